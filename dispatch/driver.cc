@@ -1,0 +1,252 @@
+// Loop nest (BLIS-style, depth never split; see kernel_table.h):
+//
+//   B is packed whole (or comes packed) as NR-column panels of full depth.
+//   The output is cut into blocks of MC rows x NC columns; a block is one
+//   task for the thread pool:
+//     pack the block's MC rows of A into MR-row panels (worker scratch)
+//     for each NR panel of B in the block      (B panel hot in L1/L2)
+//       for each MR panel of A in the block    (A block hot in L2)
+//         micro-kernel -> output stage -> C tile
+//
+// Every C tile is computed by exactly one kernel call over the whole depth,
+// so the bytes of C never depend on the blocking or the thread count.
+#include "dispatch/driver.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace qgemm {
+namespace {
+
+constexpr size_t kL2BytesForA = 192 * 1024;  // packed A block budget
+constexpr size_t kL3BytesForB = 1536 * 1024; // packed B block budget
+constexpr size_t kMaxMC = 480;
+
+size_t DivCeil(size_t a, size_t b) { return (a + b - 1) / b; }
+
+bool CheckedMul(size_t a, size_t b, size_t* out) {
+  if (a != 0 && b > std::numeric_limits<size_t>::max() / a) return false;
+  *out = a * b;
+  return true;
+}
+
+struct PackBState {
+  const KernelTable* table;
+  uint32_t variant;
+  size_t k, n, ldb, panel_bytes;
+  const uint8_t* b;
+  int nk_layout;
+  uint8_t* panels;
+  int32_t* col_sums;
+};
+
+void PackBTask(void* state, size_t panel, int /*worker*/) {
+  const auto& s = *static_cast<const PackBState*>(state);
+  const size_t nr = s.table->nr;
+  const size_t j0 = panel * nr;
+  const size_t n_eff = std::min(nr, s.n - j0);
+  const uint8_t* b = s.nk_layout ? s.b + j0 * s.ldb : s.b + j0;
+  s.table->pack_b_panel(s.variant, s.k, n_eff, b, s.ldb, s.nk_layout,
+                        s.panels + panel * s.panel_bytes,
+                        s.col_sums + panel * nr);
+}
+
+struct GemmState {
+  qgemm_context* ctx;
+  const KernelTable* table;
+  const PackedBView* b;
+  const OutputSpec* out;
+  OutputClamp clamp;
+  size_t m, k;
+  const uint8_t* a;
+  size_t lda;
+  int32_t neg_zb;
+  size_t a_panel_bytes;
+  size_t mc, nc_panels;  // block: mc rows (multiple of MR), nc_panels B panels
+  size_t m_blocks, n_blocks;
+  const int32_t* col_offset;
+  const int32_t* multiplier;
+  const int32_t* left_shift;
+  const int32_t* right_shift;
+};
+
+void GemmBlockTask(void* state, size_t task, int worker) {
+  const auto& s = *static_cast<const GemmState*>(state);
+  const KernelTable& t = *s.table;
+  const size_t mr = t.mr, nr = t.nr;
+  const size_t ib = task / s.n_blocks, jb = task % s.n_blocks;
+  const size_t i0 = ib * s.mc;
+  const size_t rows = std::min(s.mc, s.m - i0);
+  const size_t a_panels = DivCeil(rows, mr);
+  WorkerScratch& w = s.ctx->workers[static_cast<size_t>(worker)];
+  auto* a_block = static_cast<uint8_t*>(w.a_panels.data());
+  auto* row_offset = static_cast<int32_t*>(w.row_offsets.data());
+
+  for (size_t p = 0; p < a_panels; ++p) {
+    const size_t r0 = p * mr;
+    const size_t m_eff = std::min(mr, rows - r0);
+    t.pack_a_panel(s.b->variant, s.k, m_eff, s.a + (i0 + r0) * s.lda, s.lda,
+                   a_block + p * s.a_panel_bytes, row_offset + r0);
+    for (size_t i = 0; i < mr; ++i) {
+      // -zb * rowsum, wrapping: see kernel_table.h for the identity.
+      row_offset[r0 + i] = static_cast<int32_t>(
+          static_cast<uint32_t>(row_offset[r0 + i]) *
+          static_cast<uint32_t>(s.neg_zb));
+    }
+  }
+
+  const GemmTileFn kernel = s.out->requantize ? t.gemm_u8[s.b->variant]
+                                              : t.gemm_s32[s.b->variant];
+  const size_t elem = s.out->requantize ? 1 : sizeof(int32_t);
+  auto* c_base = static_cast<uint8_t*>(s.out->c);
+  const size_t jp_begin = jb * s.nc_panels;
+  const size_t jp_end = std::min(s.b->num_panels, jp_begin + s.nc_panels);
+  TileArgs args;
+  args.k_padded = s.b->k_padded;
+  args.clamp = &s.clamp;
+  args.ldc = s.out->ldc;
+  for (size_t jp = jp_begin; jp < jp_end; ++jp) {
+    const size_t j0 = jp * nr;
+    args.b_panel = s.b->panels + jp * s.b->panel_bytes;
+    args.n_eff = std::min(nr, s.b->n - j0);
+    args.cols.col_offset = s.col_offset + j0;
+    args.cols.multiplier = s.multiplier + j0;
+    args.cols.left_shift = s.left_shift + j0;
+    args.cols.right_shift = s.right_shift + j0;
+    for (size_t p = 0; p < a_panels; ++p) {
+      const size_t r0 = p * mr;
+      args.a_panel = a_block + p * s.a_panel_bytes;
+      args.row_offset = row_offset + r0;
+      args.m_eff = std::min(mr, rows - r0);
+      args.c = c_base + ((i0 + r0) * s.out->ldc + j0) * elem;
+      kernel(&args);
+    }
+  }
+}
+
+}  // namespace
+
+bool PackedBSizes(const KernelTable& table, size_t k, size_t n,
+                  size_t* k_padded, size_t* num_panels, size_t* panel_bytes,
+                  size_t* total_bytes) {
+  if (k > std::numeric_limits<size_t>::max() / 4 - table.kr) return false;
+  if (n > std::numeric_limits<size_t>::max() / 4 - table.nr) return false;
+  *k_padded = DivCeil(k, table.kr) * table.kr;
+  *num_panels = DivCeil(n, table.nr);
+  // Panel byte counts are at most a few bytes per element: check the
+  // element count first so that the table's multiplication cannot wrap.
+  size_t elems;
+  if (!CheckedMul(*k_padded, table.nr * 8, &elems)) return false;
+  *panel_bytes = table.b_panel_bytes(*k_padded);
+  return CheckedMul(*num_panels, *panel_bytes, total_bytes);
+}
+
+uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k,
+               size_t n, const uint8_t* b, size_t ldb, int nk_layout,
+               uint8_t* panels, int32_t* col_sums) {
+  PackBState s;
+  s.table = &table;
+  s.variant = table.choose_variant ? table.choose_variant(k, n, b, ldb, nk_layout)
+                                   : 0;
+  s.k = k;
+  s.n = n;
+  s.ldb = ldb;
+  s.panel_bytes = table.b_panel_bytes(DivCeil(k, table.kr) * table.kr);
+  s.b = b;
+  s.nk_layout = nk_layout;
+  s.panels = panels;
+  s.col_sums = col_sums;
+  const size_t num_panels = DivCeil(n, table.nr);
+  if (ctx != nullptr) {
+    ParallelFor(ctx, num_panels, PackBTask, &s);
+  } else {
+    for (size_t p = 0; p < num_panels; ++p) PackBTask(&s, p, 0);
+  }
+  return s.variant;
+}
+
+int RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
+            uint8_t a_zero_point, const PackedBView& b, const OutputSpec& out) {
+  const KernelTable& t = *b.table;
+  const size_t mr = t.mr, nr = t.nr;
+  const size_t n_padded = b.num_panels * nr;
+  const size_t k = b.k;
+
+  // Per-column parameters, expanded once per call.
+  if (!ctx->col_params.Reserve(4 * n_padded * sizeof(int32_t))) return 2;
+  auto* col_offset = static_cast<int32_t*>(ctx->col_params.data());
+  int32_t* multiplier = col_offset + n_padded;
+  int32_t* left_shift = multiplier + n_padded;
+  int32_t* right_shift = left_shift + n_padded;
+  const uint32_t za = a_zero_point, zb = b.zero_point;
+  const uint32_t kzz = static_cast<uint32_t>(k) * za * zb;  // mod 2^32
+  for (size_t j = 0; j < n_padded; ++j) {
+    const bool real = j < b.n;
+    const uint32_t bias = (real && out.bias) ? static_cast<uint32_t>(out.bias[j]) : 0;
+    col_offset[j] = static_cast<int32_t>(
+        bias - za * static_cast<uint32_t>(b.col_sums[j]) + kzz);
+    if (out.requantize) {
+      const size_t q = (out.per_channel && real) ? j : 0;
+      const int32_t shift = out.shift[q];
+      multiplier[j] = out.multiplier[q];
+      left_shift[j] = shift > 0 ? shift : 0;
+      right_shift[j] = shift < 0 ? -shift : 0;
+    } else {
+      multiplier[j] = left_shift[j] = right_shift[j] = 0;
+    }
+  }
+
+  // Blocking: an MC-row block of packed A stays in L2 while the NR panels of
+  // an NC-column block of B stream past it.
+  GemmState s;
+  s.ctx = ctx;
+  s.table = &t;
+  s.b = &b;
+  s.out = &out;
+  s.clamp = {out.c_zero_point, out.c_min, out.c_max};
+  s.m = m;
+  s.k = k;
+  s.a = a;
+  s.lda = lda;
+  s.neg_zb = -static_cast<int32_t>(zb);
+  s.a_panel_bytes = t.a_panel_bytes(b.k_padded);
+  const size_t row_bytes = std::max<size_t>(1, s.a_panel_bytes / mr);
+  size_t mc = std::min(kMaxMC, std::max<size_t>(1, kL2BytesForA / row_bytes));
+  mc = std::max(mr, mc / mr * mr);
+  size_t nc_panels = std::max<size_t>(1, kL3BytesForB / std::max<size_t>(1, b.panel_bytes));
+  const size_t workers = static_cast<size_t>(ctx->num_threads);
+  size_t m_blocks = DivCeil(m, mc);
+  const size_t target = 4 * workers;
+  if (workers > 1 && m_blocks < target) {
+    // Enough blocks for every thread: cut M first (an A block is packed
+    // once per N block), then N.
+    mc = std::max(mr, DivCeil(DivCeil(m, target), mr) * mr);
+    m_blocks = DivCeil(m, mc);
+    if (m_blocks < target) {
+      const size_t n_cuts = DivCeil(target, m_blocks);
+      nc_panels = std::min(
+          nc_panels, std::max<size_t>(1, DivCeil(b.num_panels, n_cuts)));
+    }
+  }
+  mc = std::min(mc, DivCeil(m, mr) * mr);
+  s.mc = mc;
+  s.nc_panels = nc_panels;
+  s.m_blocks = DivCeil(m, mc);
+  s.n_blocks = DivCeil(b.num_panels, nc_panels);
+  s.col_offset = col_offset;
+  s.multiplier = multiplier;
+  s.left_shift = left_shift;
+  s.right_shift = right_shift;
+
+  const size_t a_block_bytes = DivCeil(mc, mr) * s.a_panel_bytes;
+  for (WorkerScratch& w : ctx->workers) {
+    if (!w.a_panels.Reserve(a_block_bytes) ||
+        !w.row_offsets.Reserve(mc * sizeof(int32_t))) {
+      return 2;
+    }
+  }
+  ParallelFor(ctx, s.m_blocks * s.n_blocks, GemmBlockTask, &s);
+  return 0;
+}
+
+}  // namespace qgemm

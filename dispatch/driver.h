@@ -1,0 +1,54 @@
+// The blocked GEMM driver. It knows nothing about any ISA: it walks cache
+// blocks and threads and calls the kernel table.
+#ifndef QGEMM_DISPATCH_DRIVER_H_
+#define QGEMM_DISPATCH_DRIVER_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dispatch/context.h"
+#include "dispatch/kernel_table.h"
+
+namespace qgemm {
+
+// Packed B as the driver reads it: num_panels panels of panel_bytes each.
+struct PackedBView {
+  const KernelTable* table;
+  uint32_t variant;
+  size_t k, n, k_padded;
+  size_t panel_bytes, num_panels;
+  const uint8_t* panels;
+  const int32_t* col_sums;  // num_panels * NR entries
+  uint8_t zero_point;
+};
+
+struct OutputSpec {
+  bool requantize;  // uint8 output through the output stage, else int32
+  const int32_t* bias;
+  const int32_t* multiplier;
+  const int32_t* shift;
+  bool per_channel;
+  int32_t c_zero_point, c_min, c_max;
+  void* c;
+  size_t ldc;  // in elements
+};
+
+// Sizes of the packed form of a k x n B for table; false if they overflow.
+bool PackedBSizes(const KernelTable& table, size_t k, size_t n,
+                  size_t* k_padded, size_t* num_panels, size_t* panel_bytes,
+                  size_t* total_bytes);
+
+// Packs B into panels and col_sums (sized by PackedBSizes), in parallel on
+// ctx's threads when ctx is not null. Returns the variant chosen.
+uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k,
+               size_t n, const uint8_t* b, size_t ldb, int nk_layout,
+               uint8_t* panels, int32_t* col_sums);
+
+// C = output(A x packed B). Arguments are valid (checked by the API);
+// returns 0 or QGEMM_OUT_OF_MEMORY (2) with C untouched.
+int RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
+            uint8_t a_zero_point, const PackedBView& b, const OutputSpec& out);
+
+}  // namespace qgemm
+
+#endif  // QGEMM_DISPATCH_DRIVER_H_

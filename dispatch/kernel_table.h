@@ -1,0 +1,104 @@
+// The one struct where the ISA-agnostic driver meets an ISA's kernels.
+//
+// Declaration-only on purpose: every kernels/<isa>/ translation unit includes
+// this header while compiled with its own -m flags, so nothing here may
+// produce code (no inline functions, no templates) that the linker could
+// merge with a baseline copy (../shared/docs/toolchains.md section 4.1).
+//
+// Depth is never split: a micro-kernel runs over the whole (padded) K of its
+// panels, so the output stage always sees the complete int32 sum and a tile's
+// bytes do not depend on how the driver blocks or threads (ruy makes the same
+// choice). The driver blocks M and N for the caches.
+#ifndef QGEMM_DISPATCH_KERNEL_TABLE_H_
+#define QGEMM_DISPATCH_KERNEL_TABLE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace qgemm {
+
+// Per-column output parameters of one tile: NR entries each, already offset
+// to the tile's first column. The driver fills them once per call.
+//   col_offset[j] = bias[j] - za * colsum_b[j] + K * za * zb   (int32, wraps)
+//   left_shift[j] = max(shift[j], 0), right_shift[j] = max(-shift[j], 0)
+struct TileColumns {
+  const int32_t* col_offset;
+  const int32_t* multiplier;
+  const int32_t* left_shift;
+  const int32_t* right_shift;
+};
+
+// Per-call constants of the uint8 output stage.
+struct OutputClamp {
+  int32_t c_zero_point;
+  int32_t c_min;
+  int32_t c_max;
+};
+
+// Everything a micro-kernel needs for one MR x NR tile. Rows >= m_eff and
+// columns >= n_eff of the tile are computed on padding and never stored.
+//   row_offset[i] = -zb * rowsum_a[i]   (int32, wraps), MR entries
+// The exact int32 result of the tile is
+//   acc[i][j] = sum_k a[i][k] * b[k][j] + row_offset[i] + col_offset[j]
+// which equals sum_k (a - za)(b - zb) + bias[j] modulo 2^32.
+struct TileArgs {
+  size_t k_padded;          // K rounded up to KR
+  const void* a_panel;      // one packed MR-row panel of A
+  const void* b_panel;      // one packed NR-column panel of B
+  const int32_t* row_offset;
+  TileColumns cols;
+  const OutputClamp* clamp;  // uint8 output only
+  void* c;                   // first element of the tile in C
+  size_t ldc;                // in elements of C
+  size_t m_eff, n_eff;
+};
+
+// A kernel variant is chosen once per B (KernelTable::choose_variant) and
+// fixes the packed layout of both operands and the micro-kernel: 0 is the
+// general exact kernel every ISA has; an ISA may prove at pack time that B
+// lies in a narrower range where a faster instruction is exact, and name
+// another variant for it.
+
+// Packs rows [0, m_eff) of A (m_eff <= MR, lda in bytes) over k columns into
+// one MR-row panel of depth k_padded, padding rows and depth with zeros, and
+// writes MR row sums (zero for padding rows).
+using PackAPanelFn = void (*)(uint32_t variant, size_t k, size_t m_eff,
+                              const uint8_t* a, size_t lda, void* panel,
+                              int32_t* row_sums);
+
+// Packs columns [0, n_eff) of B (n_eff <= NR) into one NR-column panel of
+// depth k_padded, padding with zeros, and writes NR column sums (zero for
+// padding columns). b points at the first column; with nk_layout B is n x k
+// row-major (a row of it is a column of the math B), else k x n row-major.
+using PackBPanelFn = void (*)(uint32_t variant, size_t k, size_t n_eff,
+                              const uint8_t* b, size_t ldb, int nk_layout,
+                              void* panel, int32_t* col_sums);
+
+// Looks at all of B (same layout arguments) and returns the variant to pack
+// it with. May be null: always variant 0.
+using ChooseVariantFn = uint32_t (*)(size_t k, size_t n, const uint8_t* b,
+                                     size_t ldb, int nk_layout);
+
+using GemmTileFn = void (*)(const TileArgs* args);
+
+constexpr int kMaxKernelVariants = 2;
+
+struct KernelTable {
+  const char* isa;           // "scalar", "avx2", ...
+  uint32_t packing_format;   // equal formats may share a packed B
+  uint32_t mr, nr, kr;       // tile rows, tile columns, depth granule
+  // Bytes of one panel of depth k_padded (the largest over variants).
+  size_t (*a_panel_bytes)(size_t k_padded);
+  size_t (*b_panel_bytes)(size_t k_padded);
+  ChooseVariantFn choose_variant;
+  PackAPanelFn pack_a_panel;
+  PackBPanelFn pack_b_panel;
+  // Micro-kernels per variant: uint8 output through the requantization
+  // stage, and int32 output. Entries past the ISA's last variant are null.
+  GemmTileFn gemm_u8[kMaxKernelVariants];
+  GemmTileFn gemm_s32[kMaxKernelVariants];
+};
+
+}  // namespace qgemm
+
+#endif  // QGEMM_DISPATCH_KERNEL_TABLE_H_

@@ -1,0 +1,1 @@
+set(QGEMM_ISA_SOURCES gemm_4x4.cc pack.cc)

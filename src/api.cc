@@ -1,0 +1,462 @@
+// The C API: argument checks, contexts, packed B objects. Every entry point
+// checks all of its arguments before it touches C, so bad input returns a
+// status with C untouched.
+#include <qgemm/qgemm.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <string>
+
+#include "dispatch/context.h"
+#include "dispatch/driver.h"
+#include "dispatch/isa.h"
+#include "dispatch/memory.h"
+
+struct qgemm_packed_b {
+  const qgemm::KernelTable* table;
+  uint32_t variant;
+  size_t k, n, k_padded, panel_bytes, num_panels;
+  uint8_t zero_point;
+  uint8_t* panels;    // num_panels * panel_bytes
+  int32_t* col_sums;  // num_panels * NR
+};
+
+namespace {
+
+thread_local char g_last_error[512];
+
+qgemm_status Fail(qgemm_status status, const char* fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+qgemm_status Fail(qgemm_status status, const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(g_last_error, sizeof g_last_error, fmt, args);
+  va_end(args);
+  return status;
+}
+
+qgemm_status Ok() {
+  g_last_error[0] = '\0';
+  return QGEMM_OK;
+}
+
+constexpr size_t kSizeMax = std::numeric_limits<size_t>::max();
+
+// The last element of a rows x cols matrix with stride ld must be
+// addressable: (rows - 1) * ld + cols must not overflow.
+bool SpanFits(size_t rows, size_t cols, size_t ld, size_t elem) {
+  if (rows == 0 || cols == 0) return true;
+  if (ld != 0 && rows - 1 > kSizeMax / ld) return false;
+  const size_t last_row = (rows - 1) * ld;
+  if (last_row > kSizeMax - cols) return false;
+  return last_row + cols <= kSizeMax / elem;
+}
+
+qgemm_status CheckMatrix(const char* name, const void* p, size_t rows,
+                         size_t cols, size_t ld, size_t elem) {
+  if (ld < cols) {
+    return Fail(QGEMM_INVALID_ARGUMENT,
+                "stride of %s (%zu) is smaller than its row length (%zu)", name,
+                ld, cols);
+  }
+  if (!SpanFits(rows, cols, ld, elem)) {
+    return Fail(QGEMM_INVALID_ARGUMENT,
+                "%s of %zu x %zu with stride %zu overflows the address space",
+                name, rows, cols, ld);
+  }
+  if (p == nullptr && rows != 0 && cols != 0) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "%s is NULL", name);
+  }
+  return QGEMM_OK;
+}
+
+qgemm_status CheckRequant(const qgemm_requant* rq, size_t n) {
+  if (rq == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "requant is NULL");
+  if (rq->per_channel != 0 && rq->per_channel != 1) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "per_channel must be 0 or 1, not %d",
+                rq->per_channel);
+  }
+  const size_t count = rq->per_channel ? n : 1;
+  if (count > 0 && (rq->multiplier == nullptr || rq->shift == nullptr)) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "requant %s is NULL",
+                rq->multiplier == nullptr ? "multiplier" : "shift");
+  }
+  for (size_t j = 0; j < count; ++j) {
+    if (rq->multiplier[j] < 0) {
+      return Fail(QGEMM_INVALID_ARGUMENT,
+                  "multiplier[%zu] = %d is negative (M0 must be in [0, "
+                  "2^31-1])",
+                  j, rq->multiplier[j]);
+    }
+    if (rq->shift[j] < -31 || rq->shift[j] > 30) {
+      return Fail(QGEMM_INVALID_ARGUMENT,
+                  "shift[%zu] = %d is outside [-31, 30]", j, rq->shift[j]);
+    }
+  }
+  if (rq->c_zero_point < 0 || rq->c_zero_point > 255) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "c_zero_point %d is outside [0, 255]",
+                rq->c_zero_point);
+  }
+  if (rq->c_min > rq->c_max) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "c_min %u is greater than c_max %u",
+                rq->c_min, rq->c_max);
+  }
+  return QGEMM_OK;
+}
+
+// Holds a context for the length of one call: the caller's, or this
+// thread's own single-threaded one for ctx == NULL. Detects a context
+// entered by two threads at once.
+class ContextLease {
+ public:
+  explicit ContextLease(qgemm_context* ctx) : ctx_(ctx) {}
+  ~ContextLease() {
+    if (held_) ctx_->in_use.store(false, std::memory_order_release);
+  }
+  ContextLease(const ContextLease&) = delete;
+  ContextLease& operator=(const ContextLease&) = delete;
+
+  qgemm_status Acquire() {
+    if (ctx_ == nullptr) {
+      const qgemm::KernelTable* table = nullptr;
+      std::string why;
+      const int status = qgemm::ResolveDefaultIsa(&table, &why);
+      if (status != 0) {
+        return Fail(static_cast<qgemm_status>(status), "%s", why.c_str());
+      }
+      ThreadContext& tc = ThisThreadContext();
+      if (tc.ctx == nullptr) {
+        tc.ctx = qgemm::NewContext(1, table);
+        if (tc.ctx == nullptr) {
+          return Fail(QGEMM_OUT_OF_MEMORY, "out of memory for a context");
+        }
+      }
+      tc.ctx->table = table;
+      ctx_ = tc.ctx;
+    }
+    if (ctx_->in_use.exchange(true, std::memory_order_acquire)) {
+      ctx_ = nullptr;
+      return Fail(QGEMM_INVALID_ARGUMENT,
+                  "context is in use by another thread (a context serves one "
+                  "caller at a time)");
+    }
+    held_ = true;
+    return QGEMM_OK;
+  }
+  qgemm_context* get() const { return ctx_; }
+
+ private:
+  struct ThreadContext {
+    qgemm_context* ctx = nullptr;
+    ~ThreadContext() {
+      if (ctx != nullptr) {
+        ctx->~qgemm_context();
+        qgemm::FreeAligned(ctx);
+      }
+    }
+  };
+  static ThreadContext& ThisThreadContext() {
+    static thread_local ThreadContext tc;
+    return tc;
+  }
+
+  qgemm_context* ctx_;
+  bool held_ = false;
+};
+
+qgemm_status CheckPackedB(const qgemm_packed_b* b, const qgemm_context* ctx) {
+  if (b == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "packed B is NULL");
+  if (ctx->table->packing_format != b->table->packing_format) {
+    return Fail(QGEMM_INVALID_ARGUMENT,
+                "B was packed for ISA '%s' but the context uses '%s': pack it "
+                "again with this context",
+                b->table->isa, ctx->table->isa);
+  }
+  return QGEMM_OK;
+}
+
+qgemm::PackedBView ViewOf(const qgemm_packed_b& p,
+                          const qgemm::KernelTable* table) {
+  return {table,        p.variant,      p.k,      p.n,
+          p.k_padded,   p.panel_bytes,  p.num_panels,
+          p.panels,     p.col_sums,     p.zero_point};
+}
+
+// Packs an unpacked B into the context's scratch.
+qgemm_status PackIntoScratch(qgemm_context* ctx, size_t k, size_t n,
+                             const uint8_t* b, size_t ldb, uint8_t zb,
+                             qgemm::PackedBView* view) {
+  const qgemm::KernelTable& t = *ctx->table;
+  size_t k_padded, num_panels, panel_bytes, total;
+  if (!qgemm::PackedBSizes(t, k, n, &k_padded, &num_panels, &panel_bytes,
+                           &total)) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "k x n = %zu x %zu is too large", k, n);
+  }
+  if (!ctx->packed_b.Reserve(total) ||
+      !ctx->col_sums.Reserve(num_panels * t.nr * sizeof(int32_t))) {
+    return Fail(QGEMM_OUT_OF_MEMORY, "out of memory packing B (%zu bytes)",
+                total);
+  }
+  auto* panels = static_cast<uint8_t*>(ctx->packed_b.data());
+  auto* sums = static_cast<int32_t*>(ctx->col_sums.data());
+  const uint32_t variant =
+      qgemm::PackB(ctx, t, k, n, b, ldb, /*nk_layout=*/0, panels, sums);
+  *view = {&t,          variant,     k,      n,    k_padded,
+           panel_bytes, num_panels,  panels, sums, zb};
+  return QGEMM_OK;
+}
+
+qgemm_status Run(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
+                 uint8_t za, const qgemm::PackedBView& b,
+                 const qgemm::OutputSpec& out) {
+  if (qgemm::RunGemm(ctx, m, a, lda, za, b, out) != 0) {
+    return Fail(QGEMM_OUT_OF_MEMORY, "out of memory for scratch buffers");
+  }
+  return Ok();
+}
+
+qgemm::OutputSpec RequantSpec(const qgemm_requant* rq, uint8_t* c,
+                              size_t ldc) {
+  return {true, rq->bias, rq->multiplier, rq->shift, rq->per_channel != 0,
+          rq->c_zero_point, rq->c_min, rq->c_max, c, ldc};
+}
+
+qgemm::OutputSpec S32Spec(const int32_t* bias, int32_t* c, size_t ldc) {
+  return {false, bias, nullptr, nullptr, false, 0, 0, 0, c, ldc};
+}
+
+// Shared by the unpacked entry points: checks, then packs B and runs.
+qgemm_status GemmUnpacked(qgemm_context* ctx, size_t m, size_t n, size_t k,
+                          const uint8_t* a, size_t lda, uint8_t za,
+                          const uint8_t* b, size_t ldb, uint8_t zb,
+                          const qgemm::OutputSpec& spec, size_t c_elem) {
+  qgemm_status st;
+  if ((st = CheckMatrix("A", a, m, k, lda, 1)) != QGEMM_OK) return st;
+  if ((st = CheckMatrix("B", b, k, n, ldb, 1)) != QGEMM_OK) return st;
+  if ((st = CheckMatrix("C", spec.c, m, n, spec.ldc, c_elem)) != QGEMM_OK) {
+    return st;
+  }
+  ContextLease lease(ctx);
+  if ((st = lease.Acquire()) != QGEMM_OK) return st;
+  if (m == 0 || n == 0) return Ok();
+  qgemm::PackedBView view;
+  if ((st = PackIntoScratch(lease.get(), k, n, b, ldb, zb, &view)) !=
+      QGEMM_OK) {
+    return st;
+  }
+  return Run(lease.get(), m, a, lda, za, view, spec);
+}
+
+qgemm_status GemmPacked(qgemm_context* ctx, size_t m, const uint8_t* a,
+                        size_t lda, uint8_t za, const qgemm_packed_b* b,
+                        const qgemm::OutputSpec& spec, size_t c_elem) {
+  if (b == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "packed B is NULL");
+  qgemm_status st;
+  if ((st = CheckMatrix("A", a, m, b->k, lda, 1)) != QGEMM_OK) return st;
+  if ((st = CheckMatrix("C", spec.c, m, b->n, spec.ldc, c_elem)) != QGEMM_OK) {
+    return st;
+  }
+  ContextLease lease(ctx);
+  if ((st = lease.Acquire()) != QGEMM_OK) return st;
+  if ((st = CheckPackedB(b, lease.get())) != QGEMM_OK) return st;
+  if (m == 0 || b->n == 0) return Ok();
+  return Run(lease.get(), m, a, lda, za, ViewOf(*b, b->table), spec);
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* qgemm_status_string(qgemm_status s) {
+  switch (s) {
+    case QGEMM_OK:
+      return "QGEMM_OK";
+    case QGEMM_INVALID_ARGUMENT:
+      return "QGEMM_INVALID_ARGUMENT";
+    case QGEMM_OUT_OF_MEMORY:
+      return "QGEMM_OUT_OF_MEMORY";
+    case QGEMM_UNSUPPORTED:
+      return "QGEMM_UNSUPPORTED";
+  }
+  return "QGEMM_UNKNOWN_STATUS";
+}
+
+const char* qgemm_last_error(void) { return g_last_error; }
+
+qgemm_status qgemm_context_create(int num_threads, qgemm_context** out) {
+  if (out == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "out is NULL");
+  *out = nullptr;
+  if (num_threads < 0) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "num_threads %d is negative",
+                num_threads);
+  }
+  const qgemm::KernelTable* table = nullptr;
+  std::string why;
+  const int status = qgemm::ResolveDefaultIsa(&table, &why);
+  if (status != 0) {
+    return Fail(static_cast<qgemm_status>(status), "%s", why.c_str());
+  }
+  qgemm_context* ctx = qgemm::NewContext(num_threads, table);
+  if (ctx == nullptr) {
+    return Fail(QGEMM_OUT_OF_MEMORY, "out of memory creating a context");
+  }
+  *out = ctx;
+  return Ok();
+}
+
+void qgemm_context_destroy(qgemm_context* ctx) {
+  if (ctx == nullptr) return;
+  ctx->~qgemm_context();
+  qgemm::FreeAligned(ctx);
+}
+
+int qgemm_context_num_threads(const qgemm_context* ctx) {
+  return ctx == nullptr ? 1 : ctx->num_threads;
+}
+
+qgemm_status qgemm_context_set_isa(qgemm_context* ctx, const char* isa) {
+  if (ctx == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "context is NULL");
+  const qgemm::KernelTable* table = nullptr;
+  std::string why;
+  const int status = qgemm::ResolveIsa(isa, &table, &why);
+  if (status != 0) {
+    return Fail(static_cast<qgemm_status>(status), "%s", why.c_str());
+  }
+  if (ctx->in_use.exchange(true, std::memory_order_acquire)) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "context is in use by another thread");
+  }
+  ctx->table = table;
+  ctx->in_use.store(false, std::memory_order_release);
+  return Ok();
+}
+
+const char* qgemm_context_isa(const qgemm_context* ctx) {
+  if (ctx != nullptr) return ctx->table->isa;
+  const qgemm::KernelTable* table = nullptr;
+  std::string why;
+  if (qgemm::ResolveDefaultIsa(&table, &why) != 0) return nullptr;
+  return table->isa;
+}
+
+size_t qgemm_supported_isas(const char** names, size_t capacity) {
+  size_t count = 0;
+  const qgemm::IsaEntry* list = qgemm::IsaList(&count);
+  const qgemm::CpuFeatures cpu = qgemm::EffectiveCpu();
+  size_t usable = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (!qgemm::IsaUsable(list[i], cpu, nullptr)) continue;
+    if (names != nullptr && usable < capacity) names[usable] = list[i].name;
+    ++usable;
+  }
+  return usable;
+}
+
+qgemm_status qgemm_u8u8_requant(qgemm_context* ctx, size_t m, size_t n,
+                                size_t k, const uint8_t* a, size_t lda,
+                                uint8_t a_zero_point, const uint8_t* b,
+                                size_t ldb, uint8_t b_zero_point,
+                                const qgemm_requant* rq, uint8_t* c,
+                                size_t ldc) {
+  const qgemm_status st = CheckRequant(rq, n);
+  if (st != QGEMM_OK) return st;
+  return GemmUnpacked(ctx, m, n, k, a, lda, a_zero_point, b, ldb, b_zero_point,
+                      RequantSpec(rq, c, ldc), 1);
+}
+
+qgemm_status qgemm_u8u8_s32(qgemm_context* ctx, size_t m, size_t n, size_t k,
+                            const uint8_t* a, size_t lda, uint8_t a_zero_point,
+                            const uint8_t* b, size_t ldb, uint8_t b_zero_point,
+                            const int32_t* bias, int32_t* c, size_t ldc) {
+  return GemmUnpacked(ctx, m, n, k, a, lda, a_zero_point, b, ldb, b_zero_point,
+                      S32Spec(bias, c, ldc), sizeof(int32_t));
+}
+
+qgemm_status qgemm_pack_b(qgemm_context* ctx, size_t k, size_t n,
+                          const uint8_t* b, size_t ldb, qgemm_layout layout,
+                          uint8_t b_zero_point, qgemm_packed_b** out) {
+  if (out == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "out is NULL");
+  *out = nullptr;
+  if (layout != QGEMM_LAYOUT_KN && layout != QGEMM_LAYOUT_NK) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "unknown layout %d",
+                static_cast<int>(layout));
+  }
+  const bool nk = layout == QGEMM_LAYOUT_NK;
+  qgemm_status st = nk ? CheckMatrix("B", b, n, k, ldb, 1)
+                       : CheckMatrix("B", b, k, n, ldb, 1);
+  if (st != QGEMM_OK) return st;
+  ContextLease lease(ctx);
+  if ((st = lease.Acquire()) != QGEMM_OK) return st;
+  const qgemm::KernelTable& t = *lease.get()->table;
+  size_t k_padded, num_panels, panel_bytes, total;
+  if (!qgemm::PackedBSizes(t, k, n, &k_padded, &num_panels, &panel_bytes,
+                           &total) ||
+      num_panels > kSizeMax / (t.nr * sizeof(int32_t))) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "k x n = %zu x %zu is too large", k, n);
+  }
+  void* mem = qgemm::AllocateAligned(sizeof(qgemm_packed_b));
+  void* panels = qgemm::AllocateAligned(total);
+  void* sums = qgemm::AllocateAligned(num_panels * t.nr * sizeof(int32_t));
+  if (mem == nullptr || panels == nullptr || sums == nullptr) {
+    qgemm::FreeAligned(mem);
+    qgemm::FreeAligned(panels);
+    qgemm::FreeAligned(sums);
+    return Fail(QGEMM_OUT_OF_MEMORY, "out of memory packing B (%zu bytes)",
+                total);
+  }
+  auto* p = new (mem) qgemm_packed_b;
+  p->table = &t;
+  p->k = k;
+  p->n = n;
+  p->k_padded = k_padded;
+  p->panel_bytes = panel_bytes;
+  p->num_panels = num_panels;
+  p->zero_point = b_zero_point;
+  p->panels = static_cast<uint8_t*>(panels);
+  p->col_sums = static_cast<int32_t*>(sums);
+  p->variant = qgemm::PackB(lease.get(), t, k, n, b, ldb, nk ? 1 : 0,
+                            p->panels, p->col_sums);
+  *out = p;
+  return Ok();
+}
+
+void qgemm_packed_b_destroy(qgemm_packed_b* p) {
+  if (p == nullptr) return;
+  qgemm::FreeAligned(p->panels);
+  qgemm::FreeAligned(p->col_sums);
+  qgemm::FreeAligned(p);
+}
+
+size_t qgemm_packed_b_k(const qgemm_packed_b* p) { return p ? p->k : 0; }
+size_t qgemm_packed_b_n(const qgemm_packed_b* p) { return p ? p->n : 0; }
+const char* qgemm_packed_b_isa(const qgemm_packed_b* p) {
+  return p ? p->table->isa : nullptr;
+}
+
+qgemm_status qgemm_u8u8_requant_packed(qgemm_context* ctx, size_t m,
+                                       const uint8_t* a, size_t lda,
+                                       uint8_t a_zero_point,
+                                       const qgemm_packed_b* b,
+                                       const qgemm_requant* rq, uint8_t* c,
+                                       size_t ldc) {
+  if (b == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "packed B is NULL");
+  const qgemm_status st = CheckRequant(rq, b->n);
+  if (st != QGEMM_OK) return st;
+  return GemmPacked(ctx, m, a, lda, a_zero_point, b, RequantSpec(rq, c, ldc),
+                    1);
+}
+
+qgemm_status qgemm_u8u8_s32_packed(qgemm_context* ctx, size_t m,
+                                   const uint8_t* a, size_t lda,
+                                   uint8_t a_zero_point,
+                                   const qgemm_packed_b* b,
+                                   const int32_t* bias, int32_t* c,
+                                   size_t ldc) {
+  return GemmPacked(ctx, m, a, lda, a_zero_point, b, S32Spec(bias, c, ldc),
+                    sizeof(int32_t));
+}
+
+}  // extern "C"

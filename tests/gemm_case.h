@@ -1,0 +1,60 @@
+// One GEMM problem with its buffers laid out like a hostile caller's: rows
+// padded with sentinel bytes between lda/ldb/ldc and the row length, and a
+// guard region after C, so a kernel that reads or writes out of place is
+// caught. RunCase() runs it through the C API and compares with the
+// reference byte for byte.
+#ifndef QGEMM_TESTS_GEMM_CASE_H_
+#define QGEMM_TESTS_GEMM_CASE_H_
+
+#include <qgemm/qgemm.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace qgemm_test {
+
+enum class Data {
+  kRandom,     // uniform bytes
+  kExtremes,   // 0 and 255 only
+  kMax,        // all 255 (A) / 0 or 255 with zero points at the far end
+  kNarrowB,    // |b - 128| <= 64: the "trained weights" range
+  kPairEdgeB,  // B pairs with |b0-128| + |b1-128| around 128 exactly
+};
+
+enum class Call {
+  kRequant,        // qgemm_u8u8_requant
+  kS32,            // qgemm_u8u8_s32
+  kPackedKN,       // qgemm_pack_b (KN) + qgemm_u8u8_requant_packed
+  kPackedNK,       // qgemm_pack_b (NK) + qgemm_u8u8_requant_packed
+  kPackedS32,      // qgemm_pack_b (NK) + qgemm_u8u8_s32_packed
+};
+
+struct GemmCase {
+  size_t m = 1, n = 1, k = 1;
+  size_t lda_pad = 0, ldb_pad = 0, ldc_pad = 0;
+  uint8_t za = 0, zb = 0;
+  Data a_data = Data::kRandom, b_data = Data::kRandom;
+  bool bias = true;
+  int32_t bias_scale = 1 << 20;  // bias in [-scale, scale]
+  bool per_channel = false;
+  int32_t multiplier = 1 << 30;  // per tensor (per channel: random around)
+  int32_t shift = -8;
+  int32_t c_zero_point = 128;
+  uint8_t c_min = 0, c_max = 255;
+  uint32_t seed = 1;
+
+  std::string Name() const;
+};
+
+// Runs one case with ctx (may be NULL) and call kind; returns "" on
+// success or a description of the first mismatch.
+std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call);
+
+// A list of adversarial and random cases around a tile of mr x nr, kr.
+std::vector<GemmCase> AdversarialCases(size_t mr, size_t nr, size_t kr);
+
+}  // namespace qgemm_test
+
+#endif  // QGEMM_TESTS_GEMM_CASE_H_

@@ -1,0 +1,49 @@
+#include "tables_under_test.h"
+
+#include "dispatch/context.h"
+#include "dispatch/cpu.h"
+#include "dispatch/isa.h"
+
+namespace qgemm {
+#if QGEMM_TEST_HAVE_AVX512VNNI_EMULATED
+extern const KernelTable kAvx512VnniEmulatedTable;
+#endif
+}  // namespace qgemm
+
+namespace qgemm_test {
+
+std::vector<TableUnderTest> TablesUnderTest() {
+  std::vector<TableUnderTest> out;
+  size_t count = 0;
+  const qgemm::IsaEntry* list = qgemm::IsaList(&count);
+  for (size_t i = 0; i < count; ++i) {
+    if (list[i].table == nullptr) continue;  // not in this build
+    out.push_back({list[i].name, list[i].name, list[i].table, false});
+  }
+#if QGEMM_TEST_HAVE_AVX512VNNI_EMULATED
+  out.push_back({"avx512vnni_emulated", "avx512vnni",
+                 &qgemm::kAvx512VnniEmulatedTable, true});
+#endif
+  return out;
+}
+
+std::string WhyNotRunnable(const TableUnderTest& t) {
+  if (t.emulated) return "";
+  const qgemm::IsaEntry* e = qgemm::FindIsa(t.isa.c_str());
+  std::string why;
+  if (e == nullptr) return "unknown ISA " + t.isa;
+  if (!qgemm::IsaUsable(*e, qgemm::EffectiveCpu(), &why)) return why;
+  return "";
+}
+
+std::string UseTable(qgemm_context* ctx, const TableUnderTest& t) {
+  if (t.emulated) {
+    ctx->table = t.table;
+    return "";
+  }
+  const qgemm_status st = qgemm_context_set_isa(ctx, t.isa.c_str());
+  if (st != QGEMM_OK) return qgemm_last_error();
+  return "";
+}
+
+}  // namespace qgemm_test

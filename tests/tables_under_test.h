@@ -1,0 +1,34 @@
+// Every kernel table the tests can reach: each ISA of the library's list
+// (native; runnable only where this CPU has it) and the test-only builds of
+// kernel sources against SIMDe's emulated intrinsics.
+#ifndef QGEMM_TESTS_TABLES_UNDER_TEST_H_
+#define QGEMM_TESTS_TABLES_UNDER_TEST_H_
+
+#include <qgemm/qgemm.h>
+
+#include <string>
+#include <vector>
+
+#include "dispatch/kernel_table.h"
+
+namespace qgemm_test {
+
+struct TableUnderTest {
+  std::string name;       // "avx2", "avx512vnni_emulated", ...
+  std::string isa;        // the library ISA name behind it
+  const qgemm::KernelTable* table;  // null: not in this build
+  bool emulated;
+};
+
+std::vector<TableUnderTest> TablesUnderTest();
+
+// "" when the table can run here, else why not (for GTEST_SKIP).
+std::string WhyNotRunnable(const TableUnderTest& t);
+
+// Points ctx at the table: through qgemm_context_set_isa for a native ISA,
+// directly for an emulated one. Returns "" or the error.
+std::string UseTable(qgemm_context* ctx, const TableUnderTest& t);
+
+}  // namespace qgemm_test
+
+#endif  // QGEMM_TESTS_TABLES_UNDER_TEST_H_
