@@ -60,7 +60,7 @@ struct GemmState {
   size_t m, k;
   const uint8_t* a;
   size_t lda;
-  int32_t neg_zb;
+  int32_t row_sum_factor;  // b_packed_offset[variant] - zb
   size_t a_panel_bytes;
   size_t mc, nc_panels;  // block: mc rows (multiple of MR), nc_panels B panels
   size_t m_blocks, n_blocks;
@@ -88,10 +88,10 @@ void GemmBlockTask(void* state, size_t task, int worker) {
     t.pack_a_panel(s.b->variant, s.k, m_eff, s.a + (i0 + r0) * s.lda, s.lda,
                    a_block + p * s.a_panel_bytes, row_offset + r0);
     for (size_t i = 0; i < mr; ++i) {
-      // -zb * rowsum, wrapping: see kernel_table.h for the identity.
+      // (ob - zb) * rowsum, wrapping: see kernel_table.h for the identity.
       row_offset[r0 + i] = static_cast<int32_t>(
           static_cast<uint32_t>(row_offset[r0 + i]) *
-          static_cast<uint32_t>(s.neg_zb));
+          static_cast<uint32_t>(s.row_sum_factor));
     }
   }
 
@@ -208,7 +208,7 @@ int RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   s.k = k;
   s.a = a;
   s.lda = lda;
-  s.neg_zb = -static_cast<int32_t>(zb);
+  s.row_sum_factor = t.b_packed_offset[b.variant] - static_cast<int32_t>(zb);
   s.a_panel_bytes = t.a_panel_bytes(b.k_padded);
   const size_t row_bytes = std::max<size_t>(1, s.a_panel_bytes / mr);
   size_t mc = std::min(kMaxMC, std::max<size_t>(1, kL2BytesForA / row_bytes));

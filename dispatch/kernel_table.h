@@ -37,10 +37,13 @@ struct OutputClamp {
 
 // Everything a micro-kernel needs for one MR x NR tile. Rows >= m_eff and
 // columns >= n_eff of the tile are computed on padding and never stored.
-//   row_offset[i] = -zb * rowsum_a[i]   (int32, wraps), MR entries
-// The exact int32 result of the tile is
-//   acc[i][j] = sum_k a[i][k] * b[k][j] + row_offset[i] + col_offset[j]
-// which equals sum_k (a - za)(b - zb) + bias[j] modulo 2^32.
+//   row_offset[i] = (ob - zb) * rowsum_a[i]   (int32, wraps), MR entries
+// where ob = KernelTable::b_packed_offset[variant]: packed B may hold
+// b' = b - ob (e.g. b - 128 as int8 for u8 x s8 instructions). The exact
+// int32 result of the tile is
+//   acc[i][j] = sum_k a[i][k] * b'[k][j] + row_offset[i] + col_offset[j]
+// which equals sum_k (a - za)(b - zb) + bias[j] modulo 2^32, because
+//   sum a (b - zb) = sum a b' + (ob - zb) rowsum(a).
 struct TileArgs {
   size_t k_padded;          // K rounded up to KR
   const void* a_panel;      // one packed MR-row panel of A
@@ -93,6 +96,9 @@ struct KernelTable {
   ChooseVariantFn choose_variant;
   PackAPanelFn pack_a_panel;
   PackBPanelFn pack_b_panel;
+  // Packed B of each variant holds b - b_packed_offset[variant] (column
+  // sums are always of the original b).
+  int32_t b_packed_offset[kMaxKernelVariants];
   // Micro-kernels per variant: uint8 output through the requantization
   // stage, and int32 output. Entries past the ISA's last variant are null.
   GemmTileFn gemm_u8[kMaxKernelVariants];

@@ -83,7 +83,7 @@ extern const KernelTable kScalarTable;
 const KernelTable kScalarTable = {
     "scalar", /*packing_format=*/0x5C4401u, kMR, kNR, /*kr=*/1,
     APanelBytes, BPanelBytes, /*choose_variant=*/nullptr, PackA, PackB,
-    {GemmU8Tile, nullptr}, {GemmS32Tile, nullptr},
+    /*b_packed_offset=*/{0, 0}, {GemmU8Tile, nullptr}, {GemmS32Tile, nullptr},
 };
 
 }  // namespace qgemm
