@@ -43,14 +43,22 @@ TEST_F(DispatchTest, AutoPicksTheFirstUsableIsaInPreferenceOrder) {
   EXPECT_STREQ(list[count - 1].name, "scalar");
 }
 
-TEST_F(DispatchTest, ThisX86MachinePrefersAvx2WhenBuilt) {
+// The x86 preference chain on this CPU: avx512vnni > avx2 > scalar, each
+// step taken by hiding the features of the one above.
+TEST_F(DispatchTest, X86PreferenceChain) {
   const qgemm::CpuFeatures& cpu = qgemm::DetectedCpu();
+  if (cpu.arch != "x86-64") GTEST_SKIP() << "x86-64 only";
+  const qgemm::IsaEntry* vnni = qgemm::FindIsa("avx512vnni");
   const qgemm::IsaEntry* avx2 = qgemm::FindIsa("avx2");
-  ASSERT_NE(avx2, nullptr);
-  if (avx2->table == nullptr || !(cpu.avx2 && cpu.fma) || cpu.avx512vnni) {
-    GTEST_SKIP() << "needs an AVX2 build on a CPU with AVX2 and no VNNI";
-  }
-  EXPECT_STREQ(qgemm_context_isa(nullptr), "avx2");
+  const bool vnni_here = vnni->table != nullptr && vnni->cpu_runs(cpu);
+  const bool avx2_here = avx2->table != nullptr && avx2->cpu_runs(cpu);
+  EXPECT_STREQ(qgemm_context_isa(nullptr),
+               vnni_here ? "avx512vnni" : avx2_here ? "avx2" : "scalar");
+  qgemm::HideCpuFeaturesForTesting(qgemm::kFeatureAvx512Vnni);
+  EXPECT_STREQ(qgemm_context_isa(nullptr), avx2_here ? "avx2" : "scalar");
+  qgemm::HideCpuFeaturesForTesting(qgemm::kFeatureAvx512Vnni |
+                                   qgemm::kFeatureAvx2);
+  EXPECT_STREQ(qgemm_context_isa(nullptr), "scalar");
 }
 
 // Each feature hidden in turn: the ISAs needing it leave the supported list,
