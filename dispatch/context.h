@@ -25,8 +25,8 @@ struct qgemm_context {
   std::unique_ptr<qgemm::ThreadPool> pool;  // null with one thread
   const qgemm::KernelTable* table = nullptr;
   std::vector<qgemm::WorkerScratch> workers;  // one per pool worker
-  qgemm::ScratchBuffer packed_b;    // B panels of an unpacked call
-  qgemm::ScratchBuffer col_sums;    // their column sums
+  qgemm::ScratchBuffer packed_b;              // B panels of an unpacked call
+  qgemm::ScratchBuffer col_sums;              // their column sums
   qgemm::ScratchBuffer col_params;  // TileColumns arrays, 4 x n_padded
   std::atomic<bool> in_use{false};
 };

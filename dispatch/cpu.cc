@@ -6,10 +6,9 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuinfo_x86.h>
 #elif defined(__aarch64__)
+#include <cpuinfo_aarch64.h>
 #include <fcntl.h>
 #include <unistd.h>
-
-#include <cpuinfo_aarch64.h>
 #elif defined(__arm__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>

@@ -20,7 +20,7 @@ struct CpuFeatures {
 
 // Bits for HideCpuFeaturesForTesting.
 enum CpuFeatureBit : uint32_t {
-  kFeatureAvx2 = 1u << 0,  // hides AVX2 and FMA
+  kFeatureAvx2 = 1u << 0,    // hides AVX2 and FMA
   kFeatureAvx512 = 1u << 1,  // hides F, BW, VL, DQ
   kFeatureAvx512Vnni = 1u << 2,
   kFeatureNeon = 1u << 3,

@@ -18,8 +18,8 @@
 namespace qgemm {
 namespace {
 
-constexpr size_t kL2BytesForA = 192 * 1024;  // packed A block budget
-constexpr size_t kL3BytesForB = 1536 * 1024; // packed B block budget
+constexpr size_t kL2BytesForA = 192 * 1024;   // packed A block budget
+constexpr size_t kL3BytesForB = 1536 * 1024;  // packed B block budget
 constexpr size_t kMaxMC = 480;
 
 size_t DivCeil(size_t a, size_t b) { return (a + b - 1) / b; }
@@ -89,14 +89,14 @@ void GemmBlockTask(void* state, size_t task, int worker) {
                    a_block + p * s.a_panel_bytes, row_offset + r0);
     for (size_t i = 0; i < mr; ++i) {
       // (ob - zb) * rowsum, wrapping: see kernel_table.h for the identity.
-      row_offset[r0 + i] = static_cast<int32_t>(
-          static_cast<uint32_t>(row_offset[r0 + i]) *
-          static_cast<uint32_t>(s.row_sum_factor));
+      row_offset[r0 + i] =
+          static_cast<int32_t>(static_cast<uint32_t>(row_offset[r0 + i]) *
+                               static_cast<uint32_t>(s.row_sum_factor));
     }
   }
 
-  const GemmTileFn kernel = s.out->requantize ? t.gemm_u8[s.b->variant]
-                                              : t.gemm_s32[s.b->variant];
+  const GemmTileFn kernel =
+      s.out->requantize ? t.gemm_u8[s.b->variant] : t.gemm_s32[s.b->variant];
   const size_t elem = s.out->requantize ? 1 : sizeof(int32_t);
   auto* c_base = static_cast<uint8_t*>(s.out->c);
   const size_t jp_begin = jb * s.nc_panels;
@@ -141,13 +141,13 @@ bool PackedBSizes(const KernelTable& table, size_t k, size_t n,
   return CheckedMul(*num_panels, *panel_bytes, total_bytes);
 }
 
-uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k,
-               size_t n, const uint8_t* b, size_t ldb, int nk_layout,
-               uint8_t* panels, int32_t* col_sums) {
+uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k, size_t n,
+               const uint8_t* b, size_t ldb, int nk_layout, uint8_t* panels,
+               int32_t* col_sums) {
   PackBState s;
   s.table = &table;
-  s.variant = table.choose_variant ? table.choose_variant(k, n, b, ldb, nk_layout)
-                                   : 0;
+  s.variant =
+      table.choose_variant ? table.choose_variant(k, n, b, ldb, nk_layout) : 0;
   s.k = k;
   s.n = n;
   s.ldb = ldb;
@@ -182,7 +182,8 @@ int RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   const uint32_t kzz = static_cast<uint32_t>(k) * za * zb;  // mod 2^32
   for (size_t j = 0; j < n_padded; ++j) {
     const bool real = j < b.n;
-    const uint32_t bias = (real && out.bias) ? static_cast<uint32_t>(out.bias[j]) : 0;
+    const uint32_t bias =
+        (real && out.bias) ? static_cast<uint32_t>(out.bias[j]) : 0;
     col_offset[j] = static_cast<int32_t>(
         bias - za * static_cast<uint32_t>(b.col_sums[j]) + kzz);
     if (out.requantize) {
@@ -213,7 +214,8 @@ int RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   const size_t row_bytes = std::max<size_t>(1, s.a_panel_bytes / mr);
   size_t mc = std::min(kMaxMC, std::max<size_t>(1, kL2BytesForA / row_bytes));
   mc = std::max(mr, mc / mr * mr);
-  size_t nc_panels = std::max<size_t>(1, kL3BytesForB / std::max<size_t>(1, b.panel_bytes));
+  size_t nc_panels =
+      std::max<size_t>(1, kL3BytesForB / std::max<size_t>(1, b.panel_bytes));
   const size_t workers = static_cast<size_t>(ctx->num_threads);
   size_t m_blocks = DivCeil(m, mc);
   const size_t target = 4 * workers;
@@ -224,8 +226,8 @@ int RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
     m_blocks = DivCeil(m, mc);
     if (m_blocks < target) {
       const size_t n_cuts = DivCeil(target, m_blocks);
-      nc_panels = std::min(
-          nc_panels, std::max<size_t>(1, DivCeil(b.num_panels, n_cuts)));
+      nc_panels = std::min(nc_panels,
+                           std::max<size_t>(1, DivCeil(b.num_panels, n_cuts)));
     }
   }
   mc = std::min(mc, DivCeil(m, mr) * mr);

@@ -40,9 +40,9 @@ bool PackedBSizes(const KernelTable& table, size_t k, size_t n,
 
 // Packs B into panels and col_sums (sized by PackedBSizes), in parallel on
 // ctx's threads when ctx is not null. Returns the variant chosen.
-uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k,
-               size_t n, const uint8_t* b, size_t ldb, int nk_layout,
-               uint8_t* panels, int32_t* col_sums);
+uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k, size_t n,
+               const uint8_t* b, size_t ldb, int nk_layout, uint8_t* panels,
+               int32_t* col_sums);
 
 // C = output(A x packed B). Arguments are valid (checked by the API);
 // returns 0 or QGEMM_OUT_OF_MEMORY (2) with C untouched.

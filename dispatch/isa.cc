@@ -31,7 +31,8 @@ bool RunsScalar(const CpuFeatures& /*c*/) { return true; }
 
 const IsaEntry kIsas[] = {
 #if QGEMM_HAVE_AVX512VNNI
-    {"avx512vnni", &kAvx512VnniTable, RunsAvx512Vnni, "AVX-512 F, BW, VL, DQ and VNNI"},
+    {"avx512vnni", &kAvx512VnniTable, RunsAvx512Vnni,
+     "AVX-512 F, BW, VL, DQ and VNNI"},
 #else
     {"avx512vnni", nullptr, RunsAvx512Vnni, "AVX-512 F, BW, VL, DQ and VNNI"},
 #endif
@@ -41,7 +42,8 @@ const IsaEntry kIsas[] = {
     {"avx2", nullptr, RunsAvx2, "AVX2 and FMA"},
 #endif
 #if QGEMM_HAVE_NEONDOT
-    {"neondot", &kNeonDotTable, RunsNeonDot, "NEON and the dot product (asimddp)"},
+    {"neondot", &kNeonDotTable, RunsNeonDot,
+     "NEON and the dot product (asimddp)"},
 #else
     {"neondot", nullptr, RunsNeonDot, "NEON and the dot product (asimddp)"},
 #endif

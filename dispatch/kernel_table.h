@@ -45,9 +45,9 @@ struct OutputClamp {
 // which equals sum_k (a - za)(b - zb) + bias[j] modulo 2^32, because
 //   sum a (b - zb) = sum a b' + (ob - zb) rowsum(a).
 struct TileArgs {
-  size_t k_padded;          // K rounded up to KR
-  const void* a_panel;      // one packed MR-row panel of A
-  const void* b_panel;      // one packed NR-column panel of B
+  size_t k_padded;      // K rounded up to KR
+  const void* a_panel;  // one packed MR-row panel of A
+  const void* b_panel;  // one packed NR-column panel of B
   const int32_t* row_offset;
   TileColumns cols;
   const OutputClamp* clamp;  // uint8 output only
@@ -87,9 +87,9 @@ using GemmTileFn = void (*)(const TileArgs* args);
 constexpr int kMaxKernelVariants = 2;
 
 struct KernelTable {
-  const char* isa;           // "scalar", "avx2", ...
-  uint32_t packing_format;   // equal formats may share a packed B
-  uint32_t mr, nr, kr;       // tile rows, tile columns, depth granule
+  const char* isa;          // "scalar", "avx2", ...
+  uint32_t packing_format;  // equal formats may share a packed B
+  uint32_t mr, nr, kr;      // tile rows, tile columns, depth granule
   // Bytes of one panel of depth k_padded (the largest over variants).
   size_t (*a_panel_bytes)(size_t k_padded);
   size_t (*b_panel_bytes)(size_t k_padded);

@@ -5,11 +5,11 @@
 
 namespace qgemm {
 namespace {
-std::atomic<long> g_allocations_until_failure{-1};
+std::atomic<int64_t> g_allocations_until_failure{-1};
 }  // namespace
 
 void* AllocateAligned(size_t bytes) {
-  long left = g_allocations_until_failure.load(std::memory_order_relaxed);
+  int64_t left = g_allocations_until_failure.load(std::memory_order_relaxed);
   while (left >= 0) {
     if (g_allocations_until_failure.compare_exchange_weak(left, left - 1)) {
       if (left == 0) return nullptr;
@@ -25,7 +25,7 @@ void* AllocateAligned(size_t bytes) {
 
 void FreeAligned(void* p) { std::free(p); }
 
-void FailAllocationAfterForTesting(long successes) {
+void FailAllocationAfterForTesting(int64_t successes) {
   g_allocations_until_failure.store(successes, std::memory_order_relaxed);
 }
 

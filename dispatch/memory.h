@@ -4,6 +4,7 @@
 #define QGEMM_DISPATCH_MEMORY_H_
 
 #include <cstddef>
+#include <cstdint>
 
 namespace qgemm {
 
@@ -14,7 +15,7 @@ void FreeAligned(void* p);
 
 // Test-only: the allocation after `successes` more successful ones fails
 // (once); a negative value turns the hook off.
-void FailAllocationAfterForTesting(long successes);
+void FailAllocationAfterForTesting(int64_t successes);
 
 // A grow-only buffer: Reserve keeps the old memory when it is large enough,
 // so repeated calls with the same sizes do not allocate.

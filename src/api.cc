@@ -181,9 +181,8 @@ qgemm_status CheckPackedB(const qgemm_packed_b* b, const qgemm_context* ctx) {
 
 qgemm::PackedBView ViewOf(const qgemm_packed_b& p,
                           const qgemm::KernelTable* table) {
-  return {table,        p.variant,      p.k,      p.n,
-          p.k_padded,   p.panel_bytes,  p.num_panels,
-          p.panels,     p.col_sums,     p.zero_point};
+  return {table,         p.variant,    p.k,      p.n,        p.k_padded,
+          p.panel_bytes, p.num_panels, p.panels, p.col_sums, p.zero_point};
 }
 
 // Packs an unpacked B into the context's scratch.
@@ -205,8 +204,8 @@ qgemm_status PackIntoScratch(qgemm_context* ctx, size_t k, size_t n,
   auto* sums = static_cast<int32_t*>(ctx->col_sums.data());
   const uint32_t variant =
       qgemm::PackB(ctx, t, k, n, b, ldb, /*nk_layout=*/0, panels, sums);
-  *view = {&t,          variant,     k,      n,    k_padded,
-           panel_bytes, num_panels,  panels, sums, zb};
+  *view = {&t,          variant,    k,      n,    k_padded,
+           panel_bytes, num_panels, panels, sums, zb};
   return QGEMM_OK;
 }
 
@@ -219,10 +218,17 @@ qgemm_status Run(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   return Ok();
 }
 
-qgemm::OutputSpec RequantSpec(const qgemm_requant* rq, uint8_t* c,
-                              size_t ldc) {
-  return {true, rq->bias, rq->multiplier, rq->shift, rq->per_channel != 0,
-          rq->c_zero_point, rq->c_min, rq->c_max, c, ldc};
+qgemm::OutputSpec RequantSpec(const qgemm_requant* rq, uint8_t* c, size_t ldc) {
+  return {true,
+          rq->bias,
+          rq->multiplier,
+          rq->shift,
+          rq->per_channel != 0,
+          rq->c_zero_point,
+          rq->c_min,
+          rq->c_max,
+          c,
+          ldc};
 }
 
 qgemm::OutputSpec S32Spec(const int32_t* bias, int32_t* c, size_t ldc) {
@@ -417,8 +423,8 @@ qgemm_status qgemm_pack_b(qgemm_context* ctx, size_t k, size_t n,
   p->zero_point = b_zero_point;
   p->panels = static_cast<uint8_t*>(panels);
   p->col_sums = static_cast<int32_t*>(sums);
-  p->variant = qgemm::PackB(lease.get(), t, k, n, b, ldb, nk ? 1 : 0,
-                            p->panels, p->col_sums);
+  p->variant = qgemm::PackB(lease.get(), t, k, n, b, ldb, nk ? 1 : 0, p->panels,
+                            p->col_sums);
   *out = p;
   return Ok();
 }
@@ -452,9 +458,8 @@ qgemm_status qgemm_u8u8_requant_packed(qgemm_context* ctx, size_t m,
 qgemm_status qgemm_u8u8_s32_packed(qgemm_context* ctx, size_t m,
                                    const uint8_t* a, size_t lda,
                                    uint8_t a_zero_point,
-                                   const qgemm_packed_b* b,
-                                   const int32_t* bias, int32_t* c,
-                                   size_t ldc) {
+                                   const qgemm_packed_b* b, const int32_t* bias,
+                                   int32_t* c, size_t ldc) {
   return GemmPacked(ctx, m, a, lda, a_zero_point, b, S32Spec(bias, c, ldc),
                     sizeof(int32_t));
 }

@@ -1,9 +1,8 @@
 // The C API's contract for bad input (DESIGN.md): every bad argument gets
 // its status, C stays untouched, nothing crashes. Plus the edge sizes that
 // are valid (m, n or k = 0) and the status strings.
-#include <qgemm/qgemm.h>
-
 #include <gtest/gtest.h>
+#include <qgemm/qgemm.h>
 
 #include <cstdint>
 #include <cstring>
@@ -34,8 +33,8 @@ struct Problem {
     rq.c_max = 255;
   }
   qgemm_status Requant(qgemm_context* ctx = nullptr) {
-    return qgemm_u8u8_requant(ctx, m, n, k, a.data(), k, 1, b.data(), n, 2,
-                              &rq, c.data(), n);
+    return qgemm_u8u8_requant(ctx, m, n, k, a.data(), k, 1, b.data(), n, 2, &rq,
+                              c.data(), n);
   }
   bool CUntouched() const {
     for (uint8_t x : c) {
@@ -72,15 +71,29 @@ struct BadRequantCase {
 };
 
 const BadRequantCase kBadRequantCases[] = {
-    {"null A", [](Problem& p) { p.a.clear(); p.a.shrink_to_fit(); }, "A is NULL"},
-    {"null requant", [](Problem& p) { p.rq.multiplier = nullptr; }, "multiplier"},
+    {"null A",
+     [](Problem& p) {
+       p.a.clear();
+       p.a.shrink_to_fit();
+     },
+     "A is NULL"},
+    {"null requant", [](Problem& p) { p.rq.multiplier = nullptr; },
+     "multiplier"},
     {"null shift", [](Problem& p) { p.rq.shift = nullptr; }, "shift"},
     {"shift 31", [](Problem& p) { p.shift = 31; }, "shift"},
     {"shift -32", [](Problem& p) { p.shift = -32; }, "shift"},
-    {"negative multiplier", [](Problem& p) { p.multiplier = -1; }, "multiplier"},
-    {"c_min > c_max", [](Problem& p) { p.rq.c_min = 200; p.rq.c_max = 100; }, "c_min"},
-    {"zero point 256", [](Problem& p) { p.rq.c_zero_point = 256; }, "c_zero_point"},
-    {"zero point -1", [](Problem& p) { p.rq.c_zero_point = -1; }, "c_zero_point"},
+    {"negative multiplier", [](Problem& p) { p.multiplier = -1; },
+     "multiplier"},
+    {"c_min > c_max",
+     [](Problem& p) {
+       p.rq.c_min = 200;
+       p.rq.c_max = 100;
+     },
+     "c_min"},
+    {"zero point 256", [](Problem& p) { p.rq.c_zero_point = 256; },
+     "c_zero_point"},
+    {"zero point -1", [](Problem& p) { p.rq.c_zero_point = -1; },
+     "c_zero_point"},
     {"per_channel 2", [](Problem& p) { p.rq.per_channel = 2; }, "per_channel"},
 };
 
@@ -98,11 +111,13 @@ TEST_P(BadRequantTest, ReturnsInvalidArgumentAndLeavesCUntouched) {
   EXPECT_TRUE(p.CUntouched());
 }
 
-INSTANTIATE_TEST_SUITE_P(Api, BadRequantTest, testing::ValuesIn(kBadRequantCases),
+INSTANTIATE_TEST_SUITE_P(Api, BadRequantTest,
+                         testing::ValuesIn(kBadRequantCases),
                          [](const testing::TestParamInfo<BadRequantCase>& i) {
                            std::string s = i.param.what;
                            for (char& ch : s) {
-                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                             if (!isalnum(static_cast<unsigned char>(ch)))
+                               ch = '_';
                            }
                            return s;
                          });
@@ -187,12 +202,12 @@ TEST(ApiTest, EmptySizesAreValid) {
   // bias 11, M = 0.5 * 2^-3: 11/16 = 0.6875 -> 1; + 128.
   for (uint8_t x : c) EXPECT_EQ(x, 129);
   std::vector<int32_t> c32(p.m * p.n, 0);
-  ASSERT_EQ(qgemm_u8u8_s32(nullptr, p.m, p.n, 0, nullptr, 0, 9, nullptr, p.n,
-                           9, p.bias.data(), c32.data(), p.n),
+  ASSERT_EQ(qgemm_u8u8_s32(nullptr, p.m, p.n, 0, nullptr, 0, 9, nullptr, p.n, 9,
+                           p.bias.data(), c32.data(), p.n),
             QGEMM_OK);
   for (int32_t x : c32) EXPECT_EQ(x, 11);
-  ASSERT_EQ(qgemm_u8u8_s32(nullptr, p.m, p.n, 0, nullptr, 0, 9, nullptr, p.n,
-                           9, nullptr, c32.data(), p.n),
+  ASSERT_EQ(qgemm_u8u8_s32(nullptr, p.m, p.n, 0, nullptr, 0, 9, nullptr, p.n, 9,
+                           nullptr, c32.data(), p.n),
             QGEMM_OK);
   for (int32_t x : c32) EXPECT_EQ(x, 0);
 }
@@ -241,15 +256,15 @@ TEST(ApiTest, PackBArguments) {
   EXPECT_EQ(qgemm_pack_b(nullptr, p.k, p.n, nullptr, p.n, QGEMM_LAYOUT_KN, 0,
                          &packed),
             QGEMM_INVALID_ARGUMENT);
-  EXPECT_EQ(qgemm_pack_b(nullptr, p.k, p.n, p.b.data(), p.n, QGEMM_LAYOUT_KN,
-                         0, nullptr),
+  EXPECT_EQ(qgemm_pack_b(nullptr, p.k, p.n, p.b.data(), p.n, QGEMM_LAYOUT_KN, 0,
+                         nullptr),
             QGEMM_INVALID_ARGUMENT);
   // NK layout: ldb must cover k.
   EXPECT_EQ(qgemm_pack_b(nullptr, p.k, p.n, p.b.data(), p.k - 1,
                          QGEMM_LAYOUT_NK, 0, &packed),
             QGEMM_INVALID_ARGUMENT);
-  ASSERT_EQ(qgemm_pack_b(nullptr, p.k, p.n, p.b.data(), p.n, QGEMM_LAYOUT_KN,
-                         2, &packed),
+  ASSERT_EQ(qgemm_pack_b(nullptr, p.k, p.n, p.b.data(), p.n, QGEMM_LAYOUT_KN, 2,
+                         &packed),
             QGEMM_OK);
   EXPECT_EQ(qgemm_packed_b_k(packed), p.k);
   EXPECT_EQ(qgemm_packed_b_n(packed), p.n);
@@ -293,8 +308,8 @@ TEST(ApiTest, PackedBOnAnotherIsa) {
     ASSERT_EQ(qgemm_context_create(1, &pack_ctx), QGEMM_OK);
     ASSERT_EQ(qgemm_context_set_isa(pack_ctx, pack_isa), QGEMM_OK);
     qgemm_packed_b* packed = nullptr;
-    ASSERT_EQ(qgemm_pack_b(pack_ctx, p.k, p.n, p.b.data(), p.n,
-                           QGEMM_LAYOUT_KN, 2, &packed),
+    ASSERT_EQ(qgemm_pack_b(pack_ctx, p.k, p.n, p.b.data(), p.n, QGEMM_LAYOUT_KN,
+                           2, &packed),
               QGEMM_OK);
     EXPECT_STREQ(qgemm_packed_b_isa(packed), pack_isa);
     for (const char* run_isa : isas) {
@@ -309,10 +324,10 @@ TEST(ApiTest, PackedBOnAnotherIsa) {
       }
       if (st == QGEMM_OK) {
         std::vector<uint8_t> want(p.c.size());
-        ASSERT_EQ(qgemm_u8u8_requant(ctx, p.m, p.n, p.k, p.a.data(), p.k, 1,
-                                     p.b.data(), p.n, 2, &p.rq, want.data(),
-                                     p.n),
-                  QGEMM_OK);
+        ASSERT_EQ(
+            qgemm_u8u8_requant(ctx, p.m, p.n, p.k, p.a.data(), p.k, 1,
+                               p.b.data(), p.n, 2, &p.rq, want.data(), p.n),
+            QGEMM_OK);
         EXPECT_EQ(c, want) << pack_isa << " -> " << run_isa;
       } else {
         EXPECT_EQ(st, QGEMM_INVALID_ARGUMENT);

@@ -1,8 +1,7 @@
 // Dispatch decisions: which ISA runs, given what the CPU (as pretended by
 // HideCpuFeaturesForTesting) and the build have; QGEMM_ISA; set_isa errors.
-#include <qgemm/qgemm.h>
-
 #include <gtest/gtest.h>
+#include <qgemm/qgemm.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -52,8 +51,9 @@ TEST_F(DispatchTest, X86PreferenceChain) {
   const qgemm::IsaEntry* avx2 = qgemm::FindIsa("avx2");
   const bool vnni_here = vnni->table != nullptr && vnni->cpu_runs(cpu);
   const bool avx2_here = avx2->table != nullptr && avx2->cpu_runs(cpu);
-  EXPECT_STREQ(qgemm_context_isa(nullptr),
-               vnni_here ? "avx512vnni" : avx2_here ? "avx2" : "scalar");
+  EXPECT_STREQ(qgemm_context_isa(nullptr), vnni_here   ? "avx512vnni"
+                                           : avx2_here ? "avx2"
+                                                       : "scalar");
   qgemm::HideCpuFeaturesForTesting(qgemm::kFeatureAvx512Vnni);
   EXPECT_STREQ(qgemm_context_isa(nullptr), avx2_here ? "avx2" : "scalar");
   qgemm::HideCpuFeaturesForTesting(qgemm::kFeatureAvx512Vnni |
@@ -127,17 +127,18 @@ TEST_F(DispatchTest, EnvironmentVariableSetsTheDefault) {
   EXPECT_NE(std::strstr(qgemm_last_error(), "QGEMM_ISA"), nullptr);
   const uint8_t a = 1, b = 1;
   int32_t c = 5;
-  EXPECT_EQ(qgemm_u8u8_s32(nullptr, 1, 1, 1, &a, 1, 0, &b, 1, 0, nullptr, &c, 1),
-            QGEMM_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      qgemm_u8u8_s32(nullptr, 1, 1, 1, &a, 1, 0, &b, 1, 0, nullptr, &c, 1),
+      QGEMM_INVALID_ARGUMENT);
   EXPECT_EQ(c, 5);
 
   qgemm::HideCpuFeaturesForTesting(~0u);
   for (const char* isa : {"avx2", "avx512vnni", "neon", "neondot"}) {
     ASSERT_EQ(setenv("QGEMM_ISA", isa, 1), 0);
     EXPECT_EQ(qgemm_context_create(1, &ctx), QGEMM_UNSUPPORTED) << isa;
-    EXPECT_EQ(qgemm_u8u8_s32(nullptr, 1, 1, 1, &a, 1, 0, &b, 1, 0, nullptr, &c,
-                             1),
-              QGEMM_UNSUPPORTED);
+    EXPECT_EQ(
+        qgemm_u8u8_s32(nullptr, 1, 1, 1, &a, 1, 0, &b, 1, 0, nullptr, &c, 1),
+        QGEMM_UNSUPPORTED);
     EXPECT_EQ(c, 5);
   }
 }

@@ -37,13 +37,15 @@ void Fill(std::vector<uint8_t>& v, Data d, std::mt19937& rng, bool is_b,
       std::uniform_int_distribution<int> pick(0, 127);
       for (auto& x : v) x = static_cast<uint8_t>(byte(rng));
       for (size_t i = 0; i + pair_stride < v.size(); i += 2 * pair_stride) {
-        for (size_t j = i; j < i + pair_stride && j + pair_stride < v.size(); ++j) {
+        for (size_t j = i; j < i + pair_stride && j + pair_stride < v.size();
+             ++j) {
           const int s = 127 + static_cast<int>(rng() % 3);  // 127..129
           const int d0 = pick(rng) % (s + 1);
           const int d1 = s - d0;
           const int sign0 = (rng() & 1) ? 1 : -1, sign1 = (rng() & 1) ? 1 : -1;
           v[j] = static_cast<uint8_t>(std::clamp(128 + sign0 * d0, 0, 255));
-          v[j + pair_stride] = static_cast<uint8_t>(std::clamp(128 + sign1 * d1, 0, 255));
+          v[j + pair_stride] =
+              static_cast<uint8_t>(std::clamp(128 + sign1 * d1, 0, 255));
         }
       }
       break;
@@ -59,8 +61,7 @@ std::string GemmCase::Name() const {
     << ldc_pad << "_z" << int{za} << "." << int{zb} << "_M" << multiplier
     << "_s" << shift << (per_channel ? "_pc" : "") << "_zc" << c_zero_point
     << "_c" << int{c_min} << "-" << int{c_max} << "_d"
-    << static_cast<int>(a_data) << static_cast<int>(b_data) << "_seed"
-    << seed;
+    << static_cast<int>(a_data) << static_cast<int>(b_data) << "_seed" << seed;
   return s.str();
 }
 
@@ -118,8 +119,8 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
   std::vector<uint8_t> want(c.size(), kSentinel);
   if (s32) {
     std::vector<int32_t> ref(std::max<size_t>(1, gc.m * gc.n));
-    RefGemmS32(gc.m, gc.n, gc.k, a.data(), lda, gc.za, b.data(), ldb, nk,
-               gc.zb, bias, ref.data(), gc.n);
+    RefGemmS32(gc.m, gc.n, gc.k, a.data(), lda, gc.za, b.data(), ldb, nk, gc.zb,
+               bias, ref.data(), gc.n);
     for (size_t i = 0; i < gc.m; ++i) {
       std::memcpy(&want[i * ldc * 4], &ref[i * gc.n], gc.n * 4);
     }
@@ -150,8 +151,8 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
                               b.data(), ldb, gc.zb, &r, c.data(), ldc);
       break;
     case Call::kS32:
-      st = qgemm_u8u8_s32(ctx, gc.m, gc.n, gc.k, a.data(), lda, gc.za,
-                          b.data(), ldb, gc.zb, bias,
+      st = qgemm_u8u8_s32(ctx, gc.m, gc.n, gc.k, a.data(), lda, gc.za, b.data(),
+                          ldb, gc.zb, bias,
                           reinterpret_cast<int32_t*>(c.data()), ldc);
       break;
     case Call::kPackedKN:
@@ -161,9 +162,9 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
                         nk ? QGEMM_LAYOUT_NK : QGEMM_LAYOUT_KN, gc.zb, &packed);
       if (st != QGEMM_OK) break;
       if (call == Call::kPackedS32) {
-        st = qgemm_u8u8_s32_packed(ctx, gc.m, a.data(), lda, gc.za, packed,
-                                   bias, reinterpret_cast<int32_t*>(c.data()),
-                                   ldc);
+        st =
+            qgemm_u8u8_s32_packed(ctx, gc.m, a.data(), lda, gc.za, packed, bias,
+                                  reinterpret_cast<int32_t*>(c.data()), ldc);
       } else {
         st = qgemm_u8u8_requant_packed(ctx, gc.m, a.data(), lda, gc.za, packed,
                                        &r, c.data(), ldc);
@@ -318,9 +319,11 @@ std::vector<GemmCase> AdversarialCases(size_t mr, size_t nr, size_t kr) {
     add(c);
   }
   // Narrow and degenerate clamps, output zero points at the ends.
-  const struct { int32_t zc; uint8_t lo, hi; } clamps[] = {
-      {0, 0, 255}, {255, 0, 255}, {128, 100, 110}, {128, 77, 77}, {0, 0, 0},
-      {255, 255, 255}, {3, 250, 255}};
+  const struct {
+    int32_t zc;
+    uint8_t lo, hi;
+  } clamps[] = {{0, 0, 255}, {255, 0, 255},   {128, 100, 110}, {128, 77, 77},
+                {0, 0, 0},   {255, 255, 255}, {3, 250, 255}};
   for (const auto& cl : clamps) {
     GemmCase c;
     c.m = mr + 1;
@@ -363,10 +366,10 @@ std::vector<GemmCase> AdversarialCases(size_t mr, size_t nr, size_t kr) {
     }
   }
   // Bigger random problems: several blocks in M and N.
-  for (const auto& s : {std::array<size_t, 3>{67, 129, 300},
-                        std::array<size_t, 3>{300, 45, 77},
-                        std::array<size_t, 3>{1, 1000, 257},
-                        std::array<size_t, 3>{200, 200, 1}}) {
+  for (const auto& s :
+       {std::array<size_t, 3>{67, 129, 300}, std::array<size_t, 3>{300, 45, 77},
+        std::array<size_t, 3>{1, 1000, 257},
+        std::array<size_t, 3>{200, 200, 1}}) {
     GemmCase c;
     c.m = s[0];
     c.n = s[1];

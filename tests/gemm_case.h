@@ -24,11 +24,11 @@ enum class Data {
 };
 
 enum class Call {
-  kRequant,        // qgemm_u8u8_requant
-  kS32,            // qgemm_u8u8_s32
-  kPackedKN,       // qgemm_pack_b (KN) + qgemm_u8u8_requant_packed
-  kPackedNK,       // qgemm_pack_b (NK) + qgemm_u8u8_requant_packed
-  kPackedS32,      // qgemm_pack_b (NK) + qgemm_u8u8_s32_packed
+  kRequant,    // qgemm_u8u8_requant
+  kS32,        // qgemm_u8u8_s32
+  kPackedKN,   // qgemm_pack_b (KN) + qgemm_u8u8_requant_packed
+  kPackedNK,   // qgemm_pack_b (NK) + qgemm_u8u8_requant_packed
+  kPackedS32,  // qgemm_pack_b (NK) + qgemm_u8u8_s32_packed
 };
 
 struct GemmCase {

@@ -38,7 +38,8 @@ std::vector<uint8_t> GemmlowpGemm(const OracleCase& oc,
   std::vector<uint8_t> c(static_cast<size_t>(oc.m * oc.n));
   gemmlowp::MatrixMap<uint8_t, gemmlowp::MapOrder::RowMajor> result(
       c.data(), oc.m, oc.n, oc.n);
-  using RowVector = gemmlowp::VectorMap<const int32_t, gemmlowp::VectorShape::Row>;
+  using RowVector =
+      gemmlowp::VectorMap<const int32_t, gemmlowp::VectorShape::Row>;
   gemmlowp::OutputStageBiasAddition<RowVector> bias_stage;
   bias_stage.bias_vector = RowVector(bias.data(), oc.n);
   gemmlowp::OutputStageClamp clamp_stage;
@@ -71,8 +72,9 @@ std::vector<uint8_t> GemmlowpGemm(const OracleCase& oc,
 
 std::vector<OracleCase> Cases() {
   std::vector<OracleCase> out;
-  const int dims[][3] = {{1, 1, 1},   {3, 5, 7},     {8, 8, 8},  {17, 33, 65},
-                         {64, 31, 300}, {5, 100, 1000}, {1, 64, 4608}};
+  const int dims[][3] = {{1, 1, 1},    {3, 5, 7},     {8, 8, 8},
+                         {17, 33, 65}, {64, 31, 300}, {5, 100, 1000},
+                         {1, 64, 4608}};
   int i = 0;
   for (const auto& d : dims) {
     for (bool pc : {false, true}) {

@@ -19,13 +19,13 @@ struct KernelParam {
 };
 
 void PrintTo(const KernelParam& p, std::ostream* os) {
-  *os << p.table.name << " threads=" << p.threads << " call="
-      << static_cast<int>(p.call);
+  *os << p.table.name << " threads=" << p.threads
+      << " call=" << static_cast<int>(p.call);
 }
 
 std::string ParamName(const testing::TestParamInfo<KernelParam>& info) {
-  static const char* const kCalls[] = {"requant", "s32", "packedKN",
-                                       "packedNK", "packedS32"};
+  static const char* const kCalls[] = {"requant", "s32", "packedKN", "packedNK",
+                                       "packedS32"};
   const KernelParam& p = info.param;
   return p.table.name + "_" +
          (p.threads == 0 ? std::string("nullctx")

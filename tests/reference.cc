@@ -31,16 +31,17 @@ uint8_t RefRequantize(int32_t acc, int32_t multiplier, int32_t shift,
     x = std::clamp<int64_t>(x, std::numeric_limits<int32_t>::min(),
                             std::numeric_limits<int32_t>::max());
   }
-  int32_t y = RefSaturatingRoundingDoublingHighMul(static_cast<int32_t>(x),
-                                                   multiplier);
+  int32_t y =
+      RefSaturatingRoundingDoublingHighMul(static_cast<int32_t>(x), multiplier);
   y = RefRoundingDivideByPOT(y, shift < 0 ? -shift : 0);
-  const int64_t out = std::clamp<int64_t>(int64_t{y} + c_zero_point, c_min, c_max);
+  const int64_t out =
+      std::clamp<int64_t>(int64_t{y} + c_zero_point, c_min, c_max);
   return static_cast<uint8_t>(out);
 }
 
 void RefGemmS32(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
-                uint8_t za, const uint8_t* b, size_t ldb, bool b_nk,
-                uint8_t zb, const int32_t* bias, int32_t* c, size_t ldc) {
+                uint8_t za, const uint8_t* b, size_t ldb, bool b_nk, uint8_t zb,
+                const int32_t* bias, int32_t* c, size_t ldc) {
   for (size_t i = 0; i < m; ++i) {
     for (size_t j = 0; j < n; ++j) {
       int64_t sum = bias ? bias[j] : 0;
@@ -49,25 +50,25 @@ void RefGemmS32(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
         sum += (int64_t{a[i * lda + p]} - za) * (bv - zb);
       }
       // Two's-complement wrap to int32 (DESIGN.md: the sum wraps).
-      c[i * ldc + j] = static_cast<int32_t>(static_cast<uint32_t>(
-          static_cast<uint64_t>(sum) & 0xFFFFFFFFu));
+      c[i * ldc + j] = static_cast<int32_t>(
+          static_cast<uint32_t>(static_cast<uint64_t>(sum) & 0xFFFFFFFFu));
     }
   }
 }
 
-void RefGemmRequant(size_t m, size_t n, size_t k, const uint8_t* a,
-                    size_t lda, uint8_t za, const uint8_t* b, size_t ldb,
-                    bool b_nk, uint8_t zb, const RefRequantParams& rq,
-                    uint8_t* c, size_t ldc) {
+void RefGemmRequant(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
+                    uint8_t za, const uint8_t* b, size_t ldb, bool b_nk,
+                    uint8_t zb, const RefRequantParams& rq, uint8_t* c,
+                    size_t ldc) {
   std::vector<int32_t> acc(m * n);
   RefGemmS32(m, n, k, a, lda, za, b, ldb, b_nk, zb,
              rq.bias.empty() ? nullptr : rq.bias.data(), acc.data(), n);
   for (size_t i = 0; i < m; ++i) {
     for (size_t j = 0; j < n; ++j) {
       const size_t q = rq.per_channel ? j : 0;
-      c[i * ldc + j] = RefRequantize(acc[i * n + j], rq.multiplier[q],
-                                     rq.shift[q], rq.c_zero_point, rq.c_min,
-                                     rq.c_max);
+      c[i * ldc + j] =
+          RefRequantize(acc[i * n + j], rq.multiplier[q], rq.shift[q],
+                        rq.c_zero_point, rq.c_min, rq.c_max);
     }
   }
 }

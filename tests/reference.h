@@ -16,7 +16,7 @@ uint8_t RefRequantize(int32_t acc, int32_t multiplier, int32_t shift,
                       int32_t c_zero_point, uint8_t c_min, uint8_t c_max);
 
 struct RefRequantParams {
-  std::vector<int32_t> bias;  // empty: none
+  std::vector<int32_t> bias;               // empty: none
   std::vector<int32_t> multiplier, shift;  // 1 entry or n
   bool per_channel = false;
   int32_t c_zero_point = 0;
@@ -26,13 +26,13 @@ struct RefRequantParams {
 // acc[i][j] = sum (a - za)(b - zb) + bias[j] in int64, wrapped to int32.
 // b_nk: B is n x k row-major.
 void RefGemmS32(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
-                uint8_t za, const uint8_t* b, size_t ldb, bool b_nk,
-                uint8_t zb, const int32_t* bias, int32_t* c, size_t ldc);
+                uint8_t za, const uint8_t* b, size_t ldb, bool b_nk, uint8_t zb,
+                const int32_t* bias, int32_t* c, size_t ldc);
 
-void RefGemmRequant(size_t m, size_t n, size_t k, const uint8_t* a,
-                    size_t lda, uint8_t za, const uint8_t* b, size_t ldb,
-                    bool b_nk, uint8_t zb, const RefRequantParams& rq,
-                    uint8_t* c, size_t ldc);
+void RefGemmRequant(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
+                    uint8_t za, const uint8_t* b, size_t ldb, bool b_nk,
+                    uint8_t zb, const RefRequantParams& rq, uint8_t* c,
+                    size_t ldc);
 
 }  // namespace qgemm_test
 

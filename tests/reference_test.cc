@@ -9,7 +9,8 @@ namespace qgemm_test {
 namespace {
 
 TEST(ReferenceTest, SaturatingRoundingDoublingHighMul) {
-  EXPECT_EQ(RefSaturatingRoundingDoublingHighMul(INT32_MIN, INT32_MIN), INT32_MAX);
+  EXPECT_EQ(RefSaturatingRoundingDoublingHighMul(INT32_MIN, INT32_MIN),
+            INT32_MAX);
   EXPECT_EQ(RefSaturatingRoundingDoublingHighMul(1 << 30, 1 << 30), 1 << 29);
   // round(a*b/2^31), ties toward +infinity: 3 * 2^30 / 2^31 = 1.5 -> 2.
   EXPECT_EQ(RefSaturatingRoundingDoublingHighMul(3, 1 << 30), 2);
@@ -49,7 +50,8 @@ TEST(ReferenceTest, RoundingDivideByPOTMatchesDesignFormula) {
     s = s * 1664525u + 1013904223u;
     const auto x = static_cast<int32_t>(s);
     const int e = static_cast<int>((s >> 7) % 32);
-    ASSERT_EQ(RefRoundingDivideByPOT(x, e), DesignRdbpot(x, e)) << x << " " << e;
+    ASSERT_EQ(RefRoundingDivideByPOT(x, e), DesignRdbpot(x, e))
+        << x << " " << e;
   }
 }
 

@@ -14,8 +14,8 @@
 namespace qgemm_test {
 
 struct TableUnderTest {
-  std::string name;       // "avx2", "avx512vnni_emulated", ...
-  std::string isa;        // the library ISA name behind it
+  std::string name;                 // "avx2", "avx512vnni_emulated", ...
+  std::string isa;                  // the library ISA name behind it
   const qgemm::KernelTable* table;  // null: not in this build
   bool emulated;
 };

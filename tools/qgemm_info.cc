@@ -39,11 +39,12 @@ std::string JsonEscape(const std::string& s) {
 }
 
 int Usage(FILE* f) {
-  std::fprintf(f,
-               "usage: qgemm-info [--json]\n"
-               "Prints the CPU, the features qgemm dispatches on, the ISAs this "
-               "build can run here,\nthe default ISA and why, and each kernel "
-               "table's MR x NR x KR tile.\n");
+  std::fprintf(
+      f,
+      "usage: qgemm-info [--json]\n"
+      "Prints the CPU, the features qgemm dispatches on, the ISAs this "
+      "build can run here,\nthe default ISA and why, and each kernel "
+      "table's MR x NR x KR tile.\n");
   return f == stdout ? 0 : 2;
 }
 
@@ -92,19 +93,26 @@ int main(int argc, char** argv) {
     const char* name;
     bool on;
   } features[] = {
-      {"avx2", cpu.avx2},         {"fma", cpu.fma},
-      {"avx512f", cpu.avx512f},   {"avx512bw", cpu.avx512bw},
-      {"avx512vl", cpu.avx512vl}, {"avx512dq", cpu.avx512dq},
-      {"avx512vnni", cpu.avx512vnni}, {"neon", cpu.neon},
-      {"asimddp", cpu.asimddp},   {"i8mm", cpu.i8mm},
+      {"avx2", cpu.avx2},
+      {"fma", cpu.fma},
+      {"avx512f", cpu.avx512f},
+      {"avx512bw", cpu.avx512bw},
+      {"avx512vl", cpu.avx512vl},
+      {"avx512dq", cpu.avx512dq},
+      {"avx512vnni", cpu.avx512vnni},
+      {"neon", cpu.neon},
+      {"asimddp", cpu.asimddp},
+      {"i8mm", cpu.i8mm},
   };
 
   if (json) {
     std::printf("{\n  \"version\": \"%d.%d.%d\",\n", QGEMM_VERSION_MAJOR,
                 QGEMM_VERSION_MINOR, QGEMM_VERSION_PATCH);
-    std::printf("  \"cpu\": {\"arch\": \"%s\", \"vendor\": \"%s\", \"model\": \"%s\"},\n",
-                JsonEscape(cpu.arch).c_str(), JsonEscape(cpu.vendor).c_str(),
-                JsonEscape(cpu.model).c_str());
+    std::printf(
+        "  \"cpu\": {\"arch\": \"%s\", \"vendor\": \"%s\", \"model\": "
+        "\"%s\"},\n",
+        JsonEscape(cpu.arch).c_str(), JsonEscape(cpu.vendor).c_str(),
+        JsonEscape(cpu.model).c_str());
     std::printf("  \"features\": {");
     for (size_t i = 0; i < sizeof features / sizeof features[0]; ++i) {
       std::printf("%s\"%s\": %s", i ? ", " : "", features[i].name,
@@ -146,7 +154,9 @@ int main(int argc, char** argv) {
     }
     std::printf("%-11s %-6s %-10s %s\n", r.entry->name, r.built ? "yes" : "no",
                 r.runs_here ? "yes" : "no", tile);
-    if (r.built && !r.runs_here) std::printf("            (%s)\n", r.why_not.c_str());
+    if (r.built && !r.runs_here) {
+      std::printf("            (%s)\n", r.why_not.c_str());
+    }
   }
   if (default_isa == nullptr) {
     std::printf("\nDefault ISA: none: %s\n", why_default.c_str());

@@ -2,8 +2,8 @@
  *
  * The stable C ABI. Valid C99 and C++. Numerics (bit-exact on every ISA and
  * thread count):
- *   acc[i][j] = sum_k (A[i][k] - za) * (B[k][j] - zb) + bias[j]   (int32, wraps)
- *   C[i][j]   = clamp(Zc + RDBPOT(SRDHM(acc << max(shift,0), M0),
+ *   acc[i][j] = sum_k (A[i][k] - za) * (B[k][j] - zb) + bias[j]   (int32,
+ * wraps) C[i][j]   = clamp(Zc + RDBPOT(SRDHM(acc << max(shift,0), M0),
  *                                 max(-shift,0)), c_min, c_max)
  * with gemmlowp's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT.
  *
@@ -71,9 +71,10 @@ size_t qgemm_supported_isas(const char** names, size_t capacity);
 /* ---- GEMM ---------------------------------------------------------------- */
 
 typedef struct qgemm_requant {
-  const int32_t* bias;       /* n entries, or NULL */
-  const int32_t* multiplier; /* M0 in [0, 2^31-1]: 1 entry, or n if per_channel */
-  const int32_t* shift;      /* in [-31, 30]: 1 entry, or n if per_channel */
+  const int32_t* bias; /* n entries, or NULL */
+  const int32_t*
+      multiplier;       /* M0 in [0, 2^31-1]: 1 entry, or n if per_channel */
+  const int32_t* shift; /* in [-31, 30]: 1 entry, or n if per_channel */
   int per_channel;
   int32_t c_zero_point; /* in [0, 255] */
   uint8_t c_min, c_max; /* c_min <= c_max */
@@ -101,7 +102,10 @@ qgemm_status qgemm_u8u8_s32(qgemm_context* ctx, size_t m, size_t n, size_t k,
 /* QGEMM_LAYOUT_KN: B is k x n row-major (ldb >= n).
  * QGEMM_LAYOUT_NK: B is n x k row-major (ldb >= k), the [out][in] weight of a
  * linear layer. */
-typedef enum qgemm_layout { QGEMM_LAYOUT_KN = 0, QGEMM_LAYOUT_NK = 1 } qgemm_layout;
+typedef enum qgemm_layout {
+  QGEMM_LAYOUT_KN = 0,
+  QGEMM_LAYOUT_NK = 1
+} qgemm_layout;
 
 typedef struct qgemm_packed_b qgemm_packed_b;
 
@@ -128,9 +132,8 @@ qgemm_status qgemm_u8u8_requant_packed(qgemm_context* ctx, size_t m,
 qgemm_status qgemm_u8u8_s32_packed(qgemm_context* ctx, size_t m,
                                    const uint8_t* a, size_t lda,
                                    uint8_t a_zero_point,
-                                   const qgemm_packed_b* b,
-                                   const int32_t* bias, int32_t* c,
-                                   size_t ldc);
+                                   const qgemm_packed_b* b, const int32_t* bias,
+                                   int32_t* c, size_t ldc);
 
 /* ---- Quantization helpers (the paper's section 2) ------------------------ */
 

@@ -81,9 +81,19 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
 
 extern const KernelTable kScalarTable;
 const KernelTable kScalarTable = {
-    "scalar", /*packing_format=*/0x5C4401u, kMR, kNR, /*kr=*/1,
-    APanelBytes, BPanelBytes, /*choose_variant=*/nullptr, PackA, PackB,
-    /*b_packed_offset=*/{0, 0}, {GemmU8Tile, nullptr}, {GemmS32Tile, nullptr},
+    "scalar",
+    /*packing_format=*/0x5C4401u,
+    kMR,
+    kNR,
+    /*kr=*/1,
+    APanelBytes,
+    BPanelBytes,
+    /*choose_variant=*/nullptr,
+    PackA,
+    PackB,
+    /*b_packed_offset=*/{0, 0},
+    {GemmU8Tile, nullptr},
+    {GemmS32Tile, nullptr},
 };
 
 }  // namespace qgemm

@@ -9,8 +9,8 @@
 namespace qgemm {
 namespace scalar {
 
-void PackAPanel(size_t mr, size_t k, size_t m_eff, const uint8_t* a,
-                size_t lda, uint8_t* panel, int32_t* row_sums) {
+void PackAPanel(size_t mr, size_t k, size_t m_eff, const uint8_t* a, size_t lda,
+                uint8_t* panel, int32_t* row_sums) {
   std::memset(panel, 0, mr * k);
   for (size_t i = 0; i < mr; ++i) {
     uint32_t sum = 0;
@@ -25,9 +25,8 @@ void PackAPanel(size_t mr, size_t k, size_t m_eff, const uint8_t* a,
   }
 }
 
-void PackBPanel(size_t nr, size_t k, size_t n_eff, const uint8_t* b,
-                size_t ldb, int nk_layout, uint8_t* panel,
-                int32_t* col_sums) {
+void PackBPanel(size_t nr, size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
+                int nk_layout, uint8_t* panel, int32_t* col_sums) {
   std::memset(panel, 0, nr * k);
   for (size_t j = 0; j < nr; ++j) col_sums[j] = 0;
   if (nk_layout) {
@@ -49,7 +48,9 @@ void PackBPanel(size_t nr, size_t k, size_t n_eff, const uint8_t* b,
         sums[j] += row[j];
       }
     }
-    for (size_t j = 0; j < n_eff; ++j) col_sums[j] = static_cast<int32_t>(sums[j]);
+    for (size_t j = 0; j < n_eff; ++j) {
+      col_sums[j] = static_cast<int32_t>(sums[j]);
+    }
   }
 }
 

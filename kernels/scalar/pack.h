@@ -8,10 +8,10 @@
 namespace qgemm {
 namespace scalar {
 
-void PackAPanel(size_t mr, size_t k, size_t m_eff, const uint8_t* a,
-                size_t lda, uint8_t* panel, int32_t* row_sums);
-void PackBPanel(size_t nr, size_t k, size_t n_eff, const uint8_t* b,
-                size_t ldb, int nk_layout, uint8_t* panel, int32_t* col_sums);
+void PackAPanel(size_t mr, size_t k, size_t m_eff, const uint8_t* a, size_t lda,
+                uint8_t* panel, int32_t* row_sums);
+void PackBPanel(size_t nr, size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
+                int nk_layout, uint8_t* panel, int32_t* col_sums);
 
 }  // namespace scalar
 }  // namespace qgemm
