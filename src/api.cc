@@ -14,6 +14,7 @@
 #include "dispatch/driver.h"
 #include "dispatch/isa.h"
 #include "dispatch/memory.h"
+#include "src/last_error.h"
 
 struct qgemm_packed_b {
   const qgemm::KernelTable* table;
@@ -274,6 +275,16 @@ qgemm_status GemmPacked(qgemm_context* ctx, size_t m, const uint8_t* a,
 }
 
 }  // namespace
+
+namespace qgemm {
+
+qgemm_status SetLastError(qgemm_status status, const char* message) {
+  return Fail(status, "%s", message);
+}
+
+qgemm_status ClearLastError() { return Ok(); }
+
+}  // namespace qgemm
 
 extern "C" {
 

@@ -1,62 +1,137 @@
-// The C quantization helpers of DESIGN.md (the paper's section 2).
+// The scalar quantization helpers of DESIGN.md (the paper's section 2): the
+// C functions, and the range nudging shared with fake quantization.
 #include <qgemm/qgemm.h>
+#include <qgemm/quantization.hpp>
 
 #include <cmath>
+#include <cstdarg>
 #include <cstdint>
+#include <cstdio>
+#include <string>
 
-extern "C" {
+#include "src/last_error.h"
 
-qgemm_status qgemm_quantize_multiplier(double real_multiplier,
-                                       int32_t* multiplier, int32_t* shift) {
-  if (multiplier == nullptr || shift == nullptr) return QGEMM_INVALID_ARGUMENT;
-  if (!std::isfinite(real_multiplier) || real_multiplier < 0.0) {
-    return QGEMM_INVALID_ARGUMENT;
-  }
-  if (real_multiplier == 0.0) {
-    *multiplier = 0;
-    *shift = 0;
-    return QGEMM_OK;
-  }
-  int exponent = 0;
-  const double q = std::frexp(real_multiplier, &exponent);  // [0.5, 1)
-  auto q_fixed = static_cast<int64_t>(std::round(q * 2147483648.0));
-  if (q_fixed == (int64_t{1} << 31)) {  // rounded up to 1.0: renormalize
-    q_fixed /= 2;
-    ++exponent;
-  }
-  if (exponent > 30) return QGEMM_INVALID_ARGUMENT;
-  if (exponent < -31) {
-    *multiplier = 0;
-    *shift = 0;
-    return QGEMM_OK;
-  }
-  *multiplier = static_cast<int32_t>(q_fixed);
-  *shift = exponent;
-  return QGEMM_OK;
+namespace qgemm {
+namespace {
+
+qgemm_status Invalid(const char* fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+qgemm_status Invalid(const char* fmt, ...) {
+  char message[256];
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(message, sizeof message, fmt, args);
+  va_end(args);
+  return SetLastError(QGEMM_INVALID_ARGUMENT, message);
 }
 
-qgemm_status qgemm_choose_quant_params(float rmin, float rmax, float* scale,
-                                       uint8_t* zero_point) {
-  if (scale == nullptr || zero_point == nullptr) return QGEMM_INVALID_ARGUMENT;
-  if (!std::isfinite(rmin) || !std::isfinite(rmax) || rmin > rmax) {
-    return QGEMM_INVALID_ARGUMENT;
+// [rmin, rmax] -> (S, Z) for levels 0..quant_max: the range is extended to
+// hold 0, S = (hi - lo) / quant_max, and Z = round(-lo / S) (half away from
+// zero, as TFLite), so that real 0 is exactly the level Z. Z is computed as
+// -lo * quant_max / (hi - lo) in double, which is exact for the ties that
+// matter (e.g. [-1, 1] gives 127.5, rounded up to 128).
+qgemm_status NudgeRange(float rmin, float rmax, int32_t quant_max,
+                        float* scale, int32_t* zero_point) {
+  if (!std::isfinite(rmin) || !std::isfinite(rmax)) {
+    return Invalid("range [%g, %g] is not finite", static_cast<double>(rmin),
+                   static_cast<double>(rmax));
   }
-  // Extend the range to hold 0 so that real 0 (padding, ReLU) is exact.
+  if (rmin > rmax) {
+    return Invalid("range [%g, %g] is inverted (rmin > rmax)",
+                   static_cast<double>(rmin), static_cast<double>(rmax));
+  }
   const double lo = rmin < 0.0f ? static_cast<double>(rmin) : 0.0;
   const double hi = rmax > 0.0f ? static_cast<double>(rmax) : 0.0;
   if (lo == hi) {  // [0, 0]: any scale represents it; keep S > 0
     *scale = 1.0f;
     *zero_point = 0;
-    return QGEMM_OK;
+    return ClearLastError();
   }
-  const double s = (hi - lo) / 255.0;
-  const double z = -lo / s;  // qmin - lo / s with qmin = 0
-  double nudged = std::round(z);
-  if (nudged < 0.0) nudged = 0.0;
-  if (nudged > 255.0) nudged = 255.0;
-  *scale = static_cast<float>(s);
-  if (!(*scale > 0.0f)) return QGEMM_INVALID_ARGUMENT;  // underflow to 0
-  *zero_point = static_cast<uint8_t>(nudged);
+  const auto s = static_cast<float>((hi - lo) / quant_max);
+  if (!(s > 0.0f)) {
+    return Invalid("range [%g, %g] is too narrow: its scale underflows float",
+                   lo, hi);
+  }
+  double z = std::round(-lo * quant_max / (hi - lo));
+  if (z < 0.0) z = 0.0;  // cannot happen with lo <= 0 <= hi; kept for safety
+  if (z > quant_max) z = quant_max;
+  *scale = s;
+  *zero_point = static_cast<int32_t>(z);
+  return ClearLastError();
+}
+
+}  // namespace
+
+FakeQuantParams nudge_fake_quant_range(float rmin, float rmax, int num_bits) {
+  if (num_bits < 2 || num_bits > 16) {
+    throw Error(QGEMM_INVALID_ARGUMENT,
+                "num_bits " + std::to_string(num_bits) +
+                    " is outside [2, 16]");
+  }
+  FakeQuantParams p;
+  p.quant_max = (int32_t{1} << num_bits) - 1;
+  throw_if_error(NudgeRange(rmin, rmax, p.quant_max, &p.scale, &p.zero_point));
+  return p;
+}
+
+}  // namespace qgemm
+
+extern "C" {
+
+qgemm_status qgemm_quantize_multiplier(double real_multiplier,
+                                       int32_t* multiplier, int32_t* shift) {
+  if (multiplier == nullptr || shift == nullptr) {
+    return qgemm::SetLastError(QGEMM_INVALID_ARGUMENT,
+                               "multiplier or shift is NULL");
+  }
+  if (!std::isfinite(real_multiplier) || real_multiplier < 0.0) {
+    return qgemm::Invalid(
+        "real multiplier %g must be finite and >= 0 (M = Sa * Sb / Sc)",
+        real_multiplier);
+  }
+  if (real_multiplier == 0.0) {
+    *multiplier = 0;
+    *shift = 0;
+    return qgemm::ClearLastError();
+  }
+  int exponent = 0;
+  const double q = std::frexp(real_multiplier, &exponent);  // [0.5, 1)
+  // q * 2^31 is exact in double; rounding it to an integer is the only
+  // rounding (half away from zero, as TFLite's TfLiteRound).
+  auto q_fixed = static_cast<int64_t>(std::round(q * 2147483648.0));
+  if (q_fixed == (int64_t{1} << 31)) {  // rounded up to 1.0: renormalize
+    q_fixed /= 2;
+    ++exponent;
+  }
+  if (exponent > 30) {
+    return qgemm::Invalid(
+        "real multiplier %g is too large: it needs shift %d > 30 "
+        "(M must be < 2^30 - 1/4)",
+        real_multiplier, exponent);
+  }
+  if (exponent < -31) {  // below 2^-32: the output stage cannot express it
+    *multiplier = 0;
+    *shift = 0;
+    return qgemm::ClearLastError();
+  }
+  *multiplier = static_cast<int32_t>(q_fixed);
+  *shift = exponent;
+  return qgemm::ClearLastError();
+}
+
+qgemm_status qgemm_choose_quant_params(float rmin, float rmax, float* scale,
+                                       uint8_t* zero_point) {
+  if (scale == nullptr || zero_point == nullptr) {
+    return qgemm::SetLastError(QGEMM_INVALID_ARGUMENT,
+                               "scale or zero_point is NULL");
+  }
+  float s = 0.0f;
+  int32_t z = 0;
+  const qgemm_status status = qgemm::NudgeRange(rmin, rmax, 255, &s, &z);
+  if (status != QGEMM_OK) return status;
+  *scale = s;
+  *zero_point = static_cast<uint8_t>(z);
   return QGEMM_OK;
 }
 

@@ -1,0 +1,175 @@
+// qgemm quantization helpers (C++): the paper's section 2 (real = S (q - Z))
+// and section 3 (training with simulated quantization).
+//
+//   quantize_multiplier   M = Sa Sb / Sc  ->  (M0, shift) for the output stage
+//   choose_quant_params   [rmin, rmax]    ->  (S, Z), real 0 exactly representable
+//   quantize / dequantize float <-> uint8 arrays with (S, Z)
+//   nudge_fake_quant_range / fake_quantize   "fake quantization" for training
+//
+// Errors: every function that can fail throws qgemm::Error with
+// QGEMM_INVALID_ARGUMENT and a message (the same rule as <qgemm/qgemm.hpp>);
+// the status-returning forms of the first two are the C functions
+// qgemm_quantize_multiplier and qgemm_choose_quant_params. The array
+// helpers check their parameters once on entry and never throw inside the
+// loop.
+//
+// Numerics of the float <-> uint8 mapping (the scalar *_value functions
+// below ARE the definition; the array helpers give the same bits):
+//   quantize:   q = clamp(round(x / S) + Z, 0, 255)
+//               x / S is one IEEE float division (not x * (1/S));
+//               round() is round-half-AWAY-from-zero, like std::round and
+//               TFLite's reference quantizer (2.5 -> 3, -2.5 -> -3);
+//               NaN -> Z (real 0); +inf -> 255; -inf -> 0.
+//   dequantize: x = S * (float)(q - Z)   (one rounding: a float multiply)
+//   fake quantization (n = 2^bits levels, [a, b] the nudged range):
+//               y = S * (clamp(round(x / S) + Z, 0, n - 1) - Z)
+//               which is the paper's q(r) = round((clamp(r, a, b) - a) / S) S + a
+//               with a = -Z S, b = (n - 1 - Z) S, computed so that for 8 bits
+//               fake_quantize(x) == dequantize(quantize(x)) bit for bit: the
+//               training graph sees exactly the values inference computes.
+//               NaN -> 0.0f; +-inf -> b / a.
+#ifndef QGEMM_QUANTIZATION_HPP_
+#define QGEMM_QUANTIZATION_HPP_
+
+#include <qgemm/qgemm.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+namespace qgemm {
+
+// ---- Multiplier -------------------------------------------------------------
+
+// M = multiplier * 2^(shift - 31): the output stage's fixed-point form.
+struct QuantizedMultiplier {
+  int32_t multiplier = 0;  // M0: in [2^30, 2^31), or 0 (with shift 0)
+  int32_t shift = 0;       // in [-31, 30]
+
+  // The real value it represents, exactly (a double holds it exactly).
+  double value() const noexcept {
+    return std::ldexp(static_cast<double>(multiplier), shift - 31);
+  }
+};
+
+// TFLite's QuantizeMultiplier (see qgemm_quantize_multiplier): M0 rounded to
+// nearest, a round-up to 2^31 renormalized to (2^30, shift + 1); M = 0 and
+// M < 2^-32 (shift < -31) give (0, 0). Throws Error for M < 0, NaN, inf or
+// M too large for shift <= 30 (M >= 2^30 - 2^-2, after rounding).
+inline QuantizedMultiplier quantize_multiplier(double real_multiplier) {
+  QuantizedMultiplier out;
+  throw_if_error(
+      qgemm_quantize_multiplier(real_multiplier, &out.multiplier, &out.shift));
+  return out;
+}
+
+// ---- Scale and zero point -----------------------------------------------------
+
+struct QuantParams {
+  float scale = 1.0f;      // S > 0
+  uint8_t zero_point = 0;  // Z: the code of real 0
+
+  // The range [S (0 - Z), S (255 - Z)] that uint8 codes represent, computed
+  // exactly as dequantize computes codes 0 and 255.
+  float nudged_min() const noexcept {
+    return scale * static_cast<float>(0 - static_cast<int32_t>(zero_point));
+  }
+  float nudged_max() const noexcept {
+    return scale * static_cast<float>(255 - static_cast<int32_t>(zero_point));
+  }
+};
+
+// The paper's nudging (see qgemm_choose_quant_params): [rmin, rmax] is
+// extended to hold 0, S = (max - min) / 255 (computed in double, rounded
+// once to float), Z = round(-min / S) with the same half-away rule, which
+// makes real 0 exactly representable. Example: [-1, 1] -> S = 2/255,
+// Z = 127.5 rounded up to 128 (nudged range [-128 S, 127 S]); [0.5, 2] ->
+// [0, 2] -> Z = 0. [0, 0] -> S = 1, Z = 0. Throws Error for NaN/inf,
+// rmin > rmax, or a range so small that S underflows to 0 in float.
+inline QuantParams choose_quant_params(float rmin, float rmax) {
+  QuantParams out;
+  throw_if_error(
+      qgemm_choose_quant_params(rmin, rmax, &out.scale, &out.zero_point));
+  return out;
+}
+
+namespace detail {
+
+// The integer level of x: clamp(round_half_away(x / scale) + zero_point,
+// 0, quant_max). The definition every quantizing helper follows.
+inline int32_t quantize_level(float x, float scale, int32_t zero_point,
+                              int32_t quant_max) noexcept {
+  float y = x / scale;
+  if (y != y) y = 0.0f;  // NaN -> the level of real 0
+  // Outside +-(quant_max + 1) every value clamps the same way; inside it the
+  // int32 conversion is exact.
+  const float limit = static_cast<float>(quant_max) + 1.0f;
+  y = y < -limit ? -limit : (y > limit ? limit : y);
+  const int32_t truncated = static_cast<int32_t>(y);
+  const float fraction = y - static_cast<float>(truncated);  // exact
+  const int32_t rounded =
+      truncated + (fraction >= 0.5f ? 1 : 0) - (fraction <= -0.5f ? 1 : 0);
+  const int32_t q = rounded + zero_point;
+  return q < 0 ? 0 : (q > quant_max ? quant_max : q);
+}
+
+}  // namespace detail
+
+inline uint8_t quantize_value(float x, QuantParams p) noexcept {
+  return static_cast<uint8_t>(detail::quantize_level(x, p.scale, p.zero_point,
+                                                     255));
+}
+
+inline float dequantize_value(uint8_t q, QuantParams p) noexcept {
+  return p.scale * static_cast<float>(static_cast<int32_t>(q) -
+                                      static_cast<int32_t>(p.zero_point));
+}
+
+// q[i] = quantize_value(x[i], p) for i < n. Throws Error if p.scale is not
+// finite and > 0, or a pointer is NULL while n > 0.
+void quantize(const float* x, size_t n, QuantParams p, uint8_t* q);
+// x[i] = dequantize_value(q[i], p) for i < n. Same checks.
+void dequantize(const uint8_t* q, size_t n, QuantParams p, float* x);
+
+// ---- Fake quantization (training with simulated quantization) --------------
+
+struct FakeQuantParams {
+  float scale = 1.0f;      // S
+  int32_t zero_point = 0;  // Z in [0, quant_max]
+  int32_t quant_max = 255; // n - 1, n = 2^num_bits levels
+
+  // a = S (0 - Z) and b = S (quant_max - Z): 0 is exactly representable.
+  float nudged_min() const noexcept {
+    return scale * static_cast<float>(0 - zero_point);
+  }
+  float nudged_max() const noexcept {
+    return scale * static_cast<float>(quant_max - zero_point);
+  }
+};
+
+// Nudges [rmin, rmax] for n = 2^num_bits levels (num_bits in [2, 16]): the
+// same rule as choose_quant_params with 255 replaced by n - 1 (so for
+// num_bits = 8 it gives the same S and Z). Note: the range is EXTENDED to
+// hold 0 first, as for inference; TensorFlow's FakeQuantWithMinMaxVars
+// instead shifts a range that excludes 0. Throws Error on bad input (as
+// choose_quant_params, or num_bits out of range).
+FakeQuantParams nudge_fake_quant_range(float rmin, float rmax,
+                                       int num_bits = 8);
+
+inline float fake_quantize_value(float x, const FakeQuantParams& p) noexcept {
+  return p.scale * static_cast<float>(detail::quantize_level(
+                                          x, p.scale, p.zero_point,
+                                          p.quant_max) -
+                                      p.zero_point);
+}
+
+// y[i] = fake_quantize_value(x[i], p) for i < n; y == x (in place) is
+// allowed. Throws Error if p is not one nudge_fake_quant_range could give
+// (scale finite > 0, quant_max in [1, 65535], zero_point in [0, quant_max])
+// or a pointer is NULL while n > 0.
+void fake_quantize(const float* x, size_t n, const FakeQuantParams& p,
+                   float* y);
+
+}  // namespace qgemm
+
+#endif  // QGEMM_QUANTIZATION_HPP_
