@@ -14,7 +14,6 @@
 #include <random>
 #include <set>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace qgemm_test {
@@ -347,6 +346,10 @@ TEST(QuantizeArrays, RejectBadParameters) {
 
 // ---- fake quantization -----------------------------------------------------
 
+struct Range {
+  float lo, hi;
+};
+
 TEST(FakeQuantize, WorkedExamples) {
   // 8 bits, [-1, 1]: the inference parameters, nudged [-128 S, 127 S].
   qgemm::FakeQuantParams p = qgemm::nudge_fake_quant_range(-1.0f, 1.0f, 8);
@@ -388,12 +391,12 @@ TEST(FakeQuantize, WorkedExamples) {
 
 TEST(FakeQuantize, EightBitsIsExactlyDequantizeOfQuantize) {
   std::mt19937 rng(5);
-  const std::pair<float, float> ranges[] = {
+  const Range ranges[] = {
       {-1.0f, 1.0f}, {0.0f, 6.0f}, {-3.3f, 0.7f}, {0.5f, 2.0f}, {-1e-3f, 0.0f}};
-  for (const auto& r : ranges) {
+  for (const Range& r : ranges) {
     const qgemm::FakeQuantParams fp =
-        qgemm::nudge_fake_quant_range(r.first, r.second, 8);
-    const qgemm::QuantParams qp = qgemm::choose_quant_params(r.first, r.second);
+        qgemm::nudge_fake_quant_range(r.lo, r.hi, 8);
+    const qgemm::QuantParams qp = qgemm::choose_quant_params(r.lo, r.hi);
     ASSERT_EQ(fp.scale, qp.scale);
     ASSERT_EQ(fp.zero_point, qp.zero_point);
     const std::vector<float> x = HardInputs(fp.scale, &rng);
@@ -414,21 +417,19 @@ TEST(FakeQuantize, EightBitsIsExactlyDequantizeOfQuantize) {
 TEST(FakeQuantize, FollowsThePaperFormula) {
   std::mt19937 rng(9);
   for (int bits : {2, 4, 8, 12, 16}) {
-    for (const auto& r : {std::make_pair(-1.0f, 1.0f),
-                          std::make_pair(-0.37f, 5.1f),
-                          std::make_pair(0.0f, 1.0f),
-                          std::make_pair(-8.0f, -1.0f)}) {
-      SCOPED_TRACE(testing::Message() << bits << " bits [" << r.first << ", "
-                                      << r.second << "]");
+    for (const Range& r : {Range{-1.0f, 1.0f}, Range{-0.37f, 5.1f},
+                           Range{0.0f, 1.0f}, Range{-8.0f, -1.0f}}) {
+      SCOPED_TRACE(testing::Message() << bits << " bits [" << r.lo << ", "
+                                      << r.hi << "]");
       const qgemm::FakeQuantParams p =
-          qgemm::nudge_fake_quant_range(r.first, r.second, bits);
+          qgemm::nudge_fake_quant_range(r.lo, r.hi, bits);
       ASSERT_EQ(p.quant_max, (1 << bits) - 1);
       const double s = p.scale;
       const double a = -p.zero_point * s;
       const double b = (p.quant_max - p.zero_point) * s;
       std::vector<float> x = HardInputs(p.scale, &rng);
-      std::uniform_real_distribution<float> span(r.first * 1.5f - 1.0f,
-                                                 r.second * 1.5f + 1.0f);
+      std::uniform_real_distribution<float> span(r.lo * 1.5f - 1.0f,
+                                                 r.hi * 1.5f + 1.0f);
       for (int i = 0; i < 2000; ++i) x.push_back(span(rng));
       std::vector<float> y(x.size());
       qgemm::fake_quantize(x.data(), x.size(), p, y.data());
