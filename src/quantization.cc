@@ -1,12 +1,12 @@
 // The scalar quantization helpers of DESIGN.md (the paper's section 2): the
 // C functions, and the range nudging shared with fake quantization.
 #include <qgemm/qgemm.h>
-#include <qgemm/quantization.hpp>
 
 #include <cmath>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
+#include <qgemm/quantization.hpp>
 #include <string>
 
 #include "src/last_error.h"
@@ -31,8 +31,8 @@ qgemm_status Invalid(const char* fmt, ...) {
 // zero, as TFLite), so that real 0 is exactly the level Z. Z is computed as
 // -lo * quant_max / (hi - lo) in double, which is exact for the ties that
 // matter (e.g. [-1, 1] gives 127.5, rounded up to 128).
-qgemm_status NudgeRange(float rmin, float rmax, int32_t quant_max,
-                        float* scale, int32_t* zero_point) {
+qgemm_status NudgeRange(float rmin, float rmax, int32_t quant_max, float* scale,
+                        int32_t* zero_point) {
   if (!std::isfinite(rmin) || !std::isfinite(rmax)) {
     return Invalid("range [%g, %g] is not finite", static_cast<double>(rmin),
                    static_cast<double>(rmax));
@@ -66,8 +66,7 @@ qgemm_status NudgeRange(float rmin, float rmax, int32_t quant_max,
 FakeQuantParams nudge_fake_quant_range(float rmin, float rmax, int num_bits) {
   if (num_bits < 2 || num_bits > 16) {
     throw Error(QGEMM_INVALID_ARGUMENT,
-                "num_bits " + std::to_string(num_bits) +
-                    " is outside [2, 16]");
+                "num_bits " + std::to_string(num_bits) + " is outside [2, 16]");
   }
   FakeQuantParams p;
   p.quant_max = (int32_t{1} << num_bits) - 1;

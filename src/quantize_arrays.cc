@@ -17,11 +17,10 @@
 //
 // This file is compiled with the library's baseline flags only: no ISA
 // beyond the baseline runs here, so it needs no dispatch.
-#include <qgemm/quantization.hpp>
-
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <qgemm/quantization.hpp>
 #include <string>
 #include <xsimd/config/xsimd_config.hpp>
 

@@ -3,9 +3,9 @@
 // forms) with C untouched, and ownership (run under ASan to see leaks and
 // double frees).
 #include <gtest/gtest.h>
-#include <qgemm/qgemm.hpp>
 
 #include <cstdint>
+#include <qgemm/qgemm.hpp>
 #include <random>
 #include <string>
 #include <type_traits>
@@ -75,9 +75,8 @@ qgemm::RequantParams RandomRequant(size_t n, bool per_channel,
   std::uniform_int_distribution<int32_t> shift(-12, -4);
   qgemm::RequantParams rq =
       per_channel ? qgemm::RequantParams::make_per_channel({}, {}, 100, 3, 250)
-                  : qgemm::RequantParams::make_per_tensor(m0(*rng),
-                                                          shift(*rng), 100, 3,
-                                                          250);
+                  : qgemm::RequantParams::make_per_tensor(m0(*rng), shift(*rng),
+                                                          100, 3, 250);
   for (size_t j = 0; j < n; ++j) {
     rq.bias.push_back(bias(*rng));
     if (per_channel) {
@@ -150,8 +149,8 @@ TEST_P(CppApiTest, PackedBMatchesReferenceInBothLayouts) {
   for (const Shape& s : kShapes) {
     for (qgemm::Layout layout : {qgemm::Layout::kKN, qgemm::Layout::kNK}) {
       const bool nk = layout == qgemm::Layout::kNK;
-      SCOPED_TRACE(testing::Message() << s.m << "x" << s.n << "x" << s.k
-                                      << (nk ? " NK" : " KN"));
+      SCOPED_TRACE(testing::Message()
+                   << s.m << "x" << s.n << "x" << s.k << (nk ? " NK" : " KN"));
       const Matrix<uint8_t> a = RandomU8(s.m, s.k, 0, &rng);
       const Matrix<uint8_t> b =
           nk ? RandomU8(s.n, s.k, 4, &rng) : RandomU8(s.k, s.n, 4, &rng);
@@ -165,8 +164,7 @@ TEST_P(CppApiTest, PackedBMatchesReferenceInBothLayouts) {
       Matrix<uint8_t> c(s.m, s.n, 1, 0xCD), want(s.m, s.n, 1, 0xCD);
       qgemm::gemm_requant(ctx, a.cview(), 200, packed, rq, c.view());
       RefGemmRequant(s.m, s.n, s.k, a.buf.data(), a.stride, 200, b.buf.data(),
-                     b.stride, nk, 17, ToRef(rq), want.buf.data(),
-                     want.stride);
+                     b.stride, nk, 17, ToRef(rq), want.buf.data(), want.stride);
       ASSERT_EQ(c.buf, want.buf);
       Matrix<int32_t> c32(s.m, s.n, 1, 7), want32(s.m, s.n, 1, 7);
       qgemm::gemm_s32(ctx, a.cview(), 200, packed, rq.bias, c32.view());
@@ -219,8 +217,7 @@ TEST(CppApi, MovesTransferOwnership) {
   EXPECT_FALSE(c);
 
   const uint8_t w[6] = {1, 2, 3, 4, 5, 6};
-  qgemm::PackedB p =
-      qgemm::PackedB::pack(c, {w, 2, 3}, qgemm::Layout::kKN, 0);
+  qgemm::PackedB p = qgemm::PackedB::pack(c, {w, 2, 3}, qgemm::Layout::kKN, 0);
   qgemm::PackedB q = std::move(p);
   EXPECT_FALSE(p);  // NOLINT(bugprone-use-after-move)
   EXPECT_EQ(q.k(), 2u);
@@ -253,9 +250,9 @@ TEST(CppApi, ContextErrorsAreExceptions) {
   ExpectError(QGEMM_INVALID_ARGUMENT, [] { qgemm::Context::create(-1); });
   qgemm::Context ctx = qgemm::Context::create(1);
   const std::string before = ctx.isa();
-  EXPECT_NE(ExpectError(QGEMM_INVALID_ARGUMENT,
-                        [&] { ctx.set_isa("no-such-isa"); }),
-            "");
+  EXPECT_NE(
+      ExpectError(QGEMM_INVALID_ARGUMENT, [&] { ctx.set_isa("no-such-isa"); }),
+      "");
   EXPECT_EQ(ctx.try_set_isa("no-such-isa"), QGEMM_INVALID_ARGUMENT);
   // Known ISAs that this CPU or build lacks are QGEMM_UNSUPPORTED.
   const std::vector<std::string> have = qgemm::supported_isas();
@@ -338,8 +335,7 @@ TEST(CppApi, GemmErrorsLeaveCUntouched) {
   });
   Matrix<uint8_t> c_wrong(3, 5, 0, 0xCD);
   ExpectError(QGEMM_INVALID_ARGUMENT, [&] {
-    qgemm::gemm_requant(ctx, a.cview(), 0, b.cview(), 0, good,
-                        c_wrong.view());
+    qgemm::gemm_requant(ctx, a.cview(), 0, b.cview(), 0, good, c_wrong.view());
   });
   EXPECT_EQ(qgemm::try_gemm_s32(ctx, a.cview(), 0, b_wrong_k.cview(), 0, {},
                                 c32.view()),
@@ -359,8 +355,8 @@ TEST(CppApi, GemmErrorsLeaveCUntouched) {
             std::string::npos);
   // A null data pointer with a non-empty shape.
   ExpectError(QGEMM_INVALID_ARGUMENT, [&] {
-    qgemm::gemm_s32(ctx, {static_cast<const uint8_t*>(nullptr), 4, 6},
-                    0, b.cview(), 0, {}, c32.view());
+    qgemm::gemm_s32(ctx, {static_cast<const uint8_t*>(nullptr), 4, 6}, 0,
+                    b.cview(), 0, {}, c32.view());
   });
   // Packed: empty PackedB, wrong k, wrong n.
   const qgemm::PackedB empty;
@@ -391,9 +387,9 @@ TEST(CppApi, GemmErrorsLeaveCUntouched) {
                                      qgemm::Layout::kKN, 0, &out),
             QGEMM_INVALID_ARGUMENT);
   EXPECT_FALSE(out);
-  EXPECT_EQ(qgemm::PackedB::try_pack(ctx, b.cview(), qgemm::Layout::kKN, 0,
-                                     nullptr),
-            QGEMM_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      qgemm::PackedB::try_pack(ctx, b.cview(), qgemm::Layout::kKN, 0, nullptr),
+      QGEMM_INVALID_ARGUMENT);
 }
 
 TEST(CppApi, RequantFromRealMultipliers) {
@@ -411,9 +407,8 @@ TEST(CppApi, RequantFromRealMultipliers) {
   EXPECT_EQ(pc.shift, (std::vector<int32_t>{0, 1}));
   EXPECT_EQ(pc.c_min, 1);
   EXPECT_EQ(pc.c_max, 254);
-  ExpectError(QGEMM_INVALID_ARGUMENT, [] {
-    qgemm::RequantParams::from_real_multiplier(-1.0, 0);
-  });
+  ExpectError(QGEMM_INVALID_ARGUMENT,
+              [] { qgemm::RequantParams::from_real_multiplier(-1.0, 0); });
   ExpectError(QGEMM_INVALID_ARGUMENT, [] {
     qgemm::RequantParams::from_real_multipliers({0.5, 1e12}, 0);
   });

@@ -3,7 +3,6 @@
 // plain scalar loops written here independently of the library.
 #include <gtest/gtest.h>
 #include <qgemm/qgemm.h>
-#include <qgemm/quantization.hpp>
 
 #include <algorithm>
 #include <cfloat>
@@ -11,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <qgemm/quantization.hpp>
 #include <random>
 #include <set>
 #include <string>
@@ -38,18 +38,18 @@ struct MultiplierExample {
 
 TEST(QuantizeMultiplier, WorkedExamples) {
   const MultiplierExample examples[] = {
-      {0.5, kTwo30, 0},                 // 2^30 * 2^-31
-      {1.0, kTwo30, 1},                 // 2^30 * 2^-30
-      {0.75, 3 * (kTwo30 / 2), 0},      // 3 * 2^29 * 2^-31
+      {0.5, kTwo30, 0},             // 2^30 * 2^-31
+      {1.0, kTwo30, 1},             // 2^30 * 2^-30
+      {0.75, 3 * (kTwo30 / 2), 0},  // 3 * 2^29 * 2^-31
       {0.25, kTwo30, -1},
-      {0.1, 1717986918, -3},            // 0.8 * 2^31 = 1717986918.4
-      {std::ldexp(1.0, 29), kTwo30, 30},     // largest power of two
+      {0.1, 1717986918, -3},                        // 0.8 * 2^31 = 1717986918.4
+      {std::ldexp(1.0, 29), kTwo30, 30},            // largest power of two
       {std::ldexp(1.0, 30) - 0.5, 2147483647, 30},  // largest M0
       {1.0 - std::ldexp(1.0, -40), kTwo30, 1},      // rounds to 2^31: renormed
       {std::ldexp(1.0, -32), kTwo30, -31},          // smallest shift
       // just under 2^-32 but rounding up to it: renormalized to shift -31
       {std::ldexp(1.0 - std::ldexp(1.0, -40), -32), kTwo30, -31},
-      {std::ldexp(1.0, -33), 0, 0},                 // shift would be -32
+      {std::ldexp(1.0, -33), 0, 0},  // shift would be -32
       {1e-12, 0, 0},
       {0.0, 0, 0},
       {-0.0, 0, 0},
@@ -172,8 +172,8 @@ TEST(ChooseQuantParams, WorkedExamples) {
 }
 
 TEST(ChooseQuantParams, RejectsBadRanges) {
-  const float bad[][2] = {{1.0f, -1.0f},  {0.5f, 0.25f},   {kNaN, 1.0f},
-                          {-1.0f, kNaN},  {-kInf, 1.0f},   {-1.0f, kInf},
+  const float bad[][2] = {{1.0f, -1.0f},        {0.5f, 0.25f}, {kNaN, 1.0f},
+                          {-1.0f, kNaN},        {-kInf, 1.0f}, {-1.0f, kInf},
                           {-FLT_TRUE_MIN, 0.0f}};  // S underflows to 0
   for (const auto& r : bad) {
     SCOPED_TRACE(testing::Message() << "[" << r[0] << ", " << r[1] << "]");
@@ -226,10 +226,9 @@ float LoopDequantize(uint8_t q, float scale, int zero_point) {
 // the clamp edges, NaN, infinities, signed zeros, denormals, huge values,
 // and random values over and beyond the range.
 std::vector<float> HardInputs(float scale, std::mt19937* rng) {
-  std::vector<float> x = {0.0f,   -0.0f,    kNaN,          -kNaN,
-                          kInf,   -kInf,    FLT_MAX,       -FLT_MAX,
-                          FLT_MIN, -FLT_MIN, FLT_TRUE_MIN, -FLT_TRUE_MIN,
-                          1e30f,  -1e30f};
+  std::vector<float> x = {
+      0.0f,     -0.0f,   kNaN,     -kNaN,        kInf,          -kInf, FLT_MAX,
+      -FLT_MAX, FLT_MIN, -FLT_MIN, FLT_TRUE_MIN, -FLT_TRUE_MIN, 1e30f, -1e30f};
   for (int k = -300; k <= 300; ++k) {
     const float tie = (static_cast<float>(k) + 0.5f) * scale;
     x.push_back(tie);
@@ -243,8 +242,9 @@ std::vector<float> HardInputs(float scale, std::mt19937* rng) {
   return x;
 }
 
-const float kScales[] = {1.0f, 0.5f, 0.25f, 2.0f / 255, 0.1f, 6.0f / 255,
-                         3.7e-3f, 1e-30f, 1e30f, 1.1754944e-38f};
+const float kScales[] = {1.0f,  0.5f,          0.25f,   2.0f / 255,
+                         0.1f,  6.0f / 255,    3.7e-3f, 1e-30f,
+                         1e30f, 1.1754944e-38f};
 const int kZeroPoints[] = {0, 1, 127, 128, 254, 255};
 
 TEST(QuantizeArrays, MatchTheScalarLoopOnHardInputs) {
@@ -295,8 +295,8 @@ TEST(QuantizeArrays, EveryLengthAndOffsetStaysInBounds) {
 
 TEST(QuantizeArrays, DefinedEdgeValues) {
   const qgemm::QuantParams p{1.0f, 128};
-  const float x[] = {2.5f,  -2.5f,  0.5f,   -0.5f, 1.5f,  -1.5f,
-                     127.5f, -127.5f, -128.5f, kNaN,  kInf,  -kInf,
+  const float x[] = {2.5f,   -2.5f,       0.5f,         -0.5f, 1.5f, -1.5f,
+                     127.5f, -127.5f,     -128.5f,      kNaN,  kInf, -kInf,
                      126.5f, 0.49999997f, -0.49999997f, -0.0f};
   const uint8_t want[] = {131, 125, 129, 127, 130, 126, 255, 0,
                           0,   128, 255, 0,   255, 128, 128, 128};
@@ -419,8 +419,8 @@ TEST(FakeQuantize, FollowsThePaperFormula) {
   for (int bits : {2, 4, 8, 12, 16}) {
     for (const Range& r : {Range{-1.0f, 1.0f}, Range{-0.37f, 5.1f},
                            Range{0.0f, 1.0f}, Range{-8.0f, -1.0f}}) {
-      SCOPED_TRACE(testing::Message() << bits << " bits [" << r.lo << ", "
-                                      << r.hi << "]");
+      SCOPED_TRACE(testing::Message()
+                   << bits << " bits [" << r.lo << ", " << r.hi << "]");
       const qgemm::FakeQuantParams p =
           qgemm::nudge_fake_quant_range(r.lo, r.hi, bits);
       ASSERT_EQ(p.quant_max, (1 << bits) - 1);

@@ -247,8 +247,7 @@ struct RequantParams {
   uint8_t c_max = 255;
 
   static RequantParams make_per_tensor(int32_t multiplier, int32_t shift,
-                                       int32_t c_zero_point,
-                                       uint8_t c_min = 0,
+                                       int32_t c_zero_point, uint8_t c_min = 0,
                                        uint8_t c_max = 255) {
     RequantParams rq;
     rq.multiplier = {multiplier};
@@ -260,8 +259,7 @@ struct RequantParams {
   }
   static RequantParams make_per_channel(std::vector<int32_t> multipliers,
                                         std::vector<int32_t> shifts,
-                                        int32_t c_zero_point,
-                                        uint8_t c_min = 0,
+                                        int32_t c_zero_point, uint8_t c_min = 0,
                                         uint8_t c_max = 255) {
     RequantParams rq;
     rq.multiplier = std::move(multipliers);
@@ -365,9 +363,9 @@ inline qgemm_status try_gemm_requant(Context& ctx, MatrixView<const uint8_t> a,
     return QGEMM_INVALID_ARGUMENT;
   }
   const qgemm_requant view = rq.view();
-  return qgemm_u8u8_requant(ctx.get(), a.rows, b.cols, a.cols, a.data,
-                            a.stride, a_zero_point, b.data, b.stride,
-                            b_zero_point, &view, c.data, c.stride);
+  return qgemm_u8u8_requant(ctx.get(), a.rows, b.cols, a.cols, a.data, a.stride,
+                            a_zero_point, b.data, b.stride, b_zero_point, &view,
+                            c.data, c.stride);
 }
 
 inline void gemm_requant(Context& ctx, MatrixView<const uint8_t> a,
@@ -394,8 +392,7 @@ inline qgemm_status try_gemm_s32(Context& ctx, MatrixView<const uint8_t> a,
   }
   return qgemm_u8u8_s32(ctx.get(), a.rows, b.cols, a.cols, a.data, a.stride,
                         a_zero_point, b.data, b.stride, b_zero_point,
-                        bias.empty() ? nullptr : bias.data(), c.data,
-                        c.stride);
+                        bias.empty() ? nullptr : bias.data(), c.data, c.stride);
 }
 
 inline void gemm_s32(Context& ctx, MatrixView<const uint8_t> a,
@@ -443,10 +440,9 @@ inline qgemm_status try_gemm_s32(Context& ctx, MatrixView<const uint8_t> a,
       detail::bias_error(bias, b.n())) {
     return QGEMM_INVALID_ARGUMENT;
   }
-  return qgemm_u8u8_s32_packed(ctx.get(), a.rows, a.data, a.stride,
-                               a_zero_point, b.get(),
-                               bias.empty() ? nullptr : bias.data(), c.data,
-                               c.stride);
+  return qgemm_u8u8_s32_packed(
+      ctx.get(), a.rows, a.data, a.stride, a_zero_point, b.get(),
+      bias.empty() ? nullptr : bias.data(), c.data, c.stride);
 }
 
 inline void gemm_s32(Context& ctx, MatrixView<const uint8_t> a,

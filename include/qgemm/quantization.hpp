@@ -2,7 +2,7 @@
 // and section 3 (training with simulated quantization).
 //
 //   quantize_multiplier   M = Sa Sb / Sc  ->  (M0, shift) for the output stage
-//   choose_quant_params   [rmin, rmax]    ->  (S, Z), real 0 exactly representable
+//   choose_quant_params   [rmin, rmax]    ->  (S, Z), real 0 exact
 //   quantize / dequantize float <-> uint8 arrays with (S, Z)
 //   nudge_fake_quant_range / fake_quantize   "fake quantization" for training
 //
@@ -23,7 +23,8 @@
 //   dequantize: x = S * (float)(q - Z)   (one rounding: a float multiply)
 //   fake quantization (n = 2^bits levels, [a, b] the nudged range):
 //               y = S * (clamp(round(x / S) + Z, 0, n - 1) - Z)
-//               which is the paper's q(r) = round((clamp(r, a, b) - a) / S) S + a
+//               which is the paper's
+//                 q(r) = round((clamp(r, a, b) - a) / S) S + a
 //               with a = -Z S, b = (n - 1 - Z) S, computed so that for 8 bits
 //               fake_quantize(x) == dequantize(quantize(x)) bit for bit: the
 //               training graph sees exactly the values inference computes.
@@ -31,11 +32,10 @@
 #ifndef QGEMM_QUANTIZATION_HPP_
 #define QGEMM_QUANTIZATION_HPP_
 
-#include <qgemm/qgemm.hpp>
-
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <qgemm/qgemm.hpp>
 
 namespace qgemm {
 
@@ -63,7 +63,7 @@ inline QuantizedMultiplier quantize_multiplier(double real_multiplier) {
   return out;
 }
 
-// ---- Scale and zero point -----------------------------------------------------
+// ---- Scale and zero point ------------------------------------------------
 
 struct QuantParams {
   float scale = 1.0f;      // S > 0
@@ -116,8 +116,8 @@ inline int32_t quantize_level(float x, float scale, int32_t zero_point,
 }  // namespace detail
 
 inline uint8_t quantize_value(float x, QuantParams p) noexcept {
-  return static_cast<uint8_t>(detail::quantize_level(x, p.scale, p.zero_point,
-                                                     255));
+  return static_cast<uint8_t>(
+      detail::quantize_level(x, p.scale, p.zero_point, 255));
 }
 
 inline float dequantize_value(uint8_t q, QuantParams p) noexcept {
@@ -134,9 +134,9 @@ void dequantize(const uint8_t* q, size_t n, QuantParams p, float* x);
 // ---- Fake quantization (training with simulated quantization) --------------
 
 struct FakeQuantParams {
-  float scale = 1.0f;      // S
-  int32_t zero_point = 0;  // Z in [0, quant_max]
-  int32_t quant_max = 255; // n - 1, n = 2^num_bits levels
+  float scale = 1.0f;       // S
+  int32_t zero_point = 0;   // Z in [0, quant_max]
+  int32_t quant_max = 255;  // n - 1, n = 2^num_bits levels
 
   // a = S (0 - Z) and b = S (quant_max - Z): 0 is exactly representable.
   float nudged_min() const noexcept {
@@ -157,10 +157,10 @@ FakeQuantParams nudge_fake_quant_range(float rmin, float rmax,
                                        int num_bits = 8);
 
 inline float fake_quantize_value(float x, const FakeQuantParams& p) noexcept {
-  return p.scale * static_cast<float>(detail::quantize_level(
-                                          x, p.scale, p.zero_point,
-                                          p.quant_max) -
-                                      p.zero_point);
+  return p.scale *
+         static_cast<float>(
+             detail::quantize_level(x, p.scale, p.zero_point, p.quant_max) -
+             p.zero_point);
 }
 
 // y[i] = fake_quantize_value(x[i], p) for i < n; y == x (in place) is

@@ -15,3 +15,4 @@ PKG_CONFIG_PATH=$pc_dir cmake -S "$src_dir" -B "$work/build" \
 cmake --build "$work/build" >/dev/null
 "$work/build/consumer_c"
 "$work/build/consumer_pkgconfig"
+"$work/build/consumer_cpp"

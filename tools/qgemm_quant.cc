@@ -9,14 +9,13 @@
 //
 // Exit status: 0 done; 1 the numbers are not quantizable (qgemm says why);
 // 2 bad usage (unknown option, missing or non-numeric argument).
-#include <qgemm/quantization.hpp>
-
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <qgemm/quantization.hpp>
 #include <string>
 #include <vector>
 
@@ -35,7 +34,8 @@ void PrintUsage(std::FILE* out) {
       "  --scales Sa Sb Sc  real multiplier M = Sa * Sb / Sc of a GEMM with\n"
       "                     input scales Sa, Sb and output scale Sc, as the\n"
       "                     output stage's M0 in [2^30, 2^31) and shift, with\n"
-      "                     the exact value M0 * 2^(shift - 31) they represent\n"
+      "                     the exact value M0 * 2^(shift - 31) they "
+      "represent\n"
       "  --multiplier M     the same, from M\n"
       "  --range rmin rmax  scale S and zero point Z for uint8 (or N-bit)\n"
       "                     codes covering [rmin, rmax] extended to hold 0,\n"
@@ -169,7 +169,8 @@ int main(int argc, char** argv) {
       continue;
     } else if (arg == "--bits") {
       double b = 0.0;
-      if (i + 1 >= argc || !ParseDouble(argv[i + 1], &b) || b != std::floor(b)) {
+      if (i + 1 >= argc || !ParseDouble(argv[i + 1], &b) ||
+          b != std::floor(b)) {
         return UsageError("--bits needs an integer");
       }
       if (b < 2.0 || b > 16.0) return UsageError("--bits must be in [2, 16]");
@@ -196,12 +197,10 @@ int main(int argc, char** argv) {
     for (size_t v = 0; v < want; ++v) {
       double x = 0.0;
       if (i + 1 >= argc) {
-        return UsageError(arg + " needs " + std::to_string(want) +
-                          " numbers");
+        return UsageError(arg + " needs " + std::to_string(want) + " numbers");
       }
       if (!ParseDouble(argv[i + 1], &x)) {
-        return UsageError(std::string("'") + argv[i + 1] +
-                          "' is not a number");
+        return UsageError(std::string("'") + argv[i + 1] + "' is not a number");
       }
       values.push_back(x);
       ++i;
