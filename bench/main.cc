@@ -1,0 +1,91 @@
+// qgemm_bench: qgemm beside its peers on the shapes of DESIGN.md, one
+// process, one run, so that ratios are fair on a noisy machine.
+//
+//   qgemm_bench [--threads=N] [Google Benchmark flags]
+//
+// --threads=N (or QGEMM_BENCH_THREADS=N): threads for every library
+// (default 1). Unless given, --benchmark_min_time=0.05 keeps a full run
+// short; add --benchmark_repetitions=5 --benchmark_report_aggregates_only
+// for medians (tools/qgemm-bench does).
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "problem.h"
+
+namespace {
+
+std::string Join(const char* const* names, size_t count) {
+  std::string s;
+  for (size_t i = 0; i < count; ++i) s += (i ? "," : "") + std::string(names[i]);
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace qgemm_bench;
+  int threads = 1;
+  if (const char* env = std::getenv("QGEMM_BENCH_THREADS")) threads = std::atoi(env);
+  std::vector<char*> args;
+  static char default_min_time[] = "--benchmark_min_time=0.05";
+  args.push_back(argv[0]);
+  args.push_back(default_min_time);  // later flags override it
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--threads=", 10) == 0) {
+      threads = std::atoi(argv[i] + 10);
+      continue;
+    }
+    args.push_back(argv[i]);
+  }
+  SetBenchThreads(threads);
+
+  const char* isas[16];
+  const size_t n_isas = qgemm_supported_isas(isas, 16);
+  std::string peers;
+#if defined(QGEMM_BENCH_HAVE_GEMMLOWP)
+  peers += "gemmlowp ";
+#endif
+#if defined(QGEMM_BENCH_HAVE_XNNPACK)
+  peers += "xnnpack ";
+#endif
+#if defined(QGEMM_BENCH_HAVE_ONEDNN)
+  peers += "onednn ";
+  ConfigureOnednnThreads(BenchThreads());
+#endif
+#if defined(QGEMM_BENCH_HAVE_OPENBLAS)
+  peers += "openblas ";
+  ConfigureOpenblasThreads(BenchThreads());
+#endif
+  benchmark::AddCustomContext("qgemm_threads", std::to_string(BenchThreads()));
+  benchmark::AddCustomContext("qgemm_isas", Join(isas, n_isas < 16 ? n_isas : 16));
+  benchmark::AddCustomContext("qgemm_default_isa", qgemm_context_isa(nullptr));
+  benchmark::AddCustomContext("qgemm_peers", peers.empty() ? "none" : peers);
+
+  RegisterPeaks();
+  for (const Shape& s : BenchShapes()) {
+    for (Data d : {Data::kFull, Data::kNarrow}) {
+      RegisterQgemm(s, d);
+#if defined(QGEMM_BENCH_HAVE_GEMMLOWP)
+      RegisterGemmlowp(s, d);
+#endif
+#if defined(QGEMM_BENCH_HAVE_XNNPACK)
+      RegisterXnnpack(s, d);
+#endif
+#if defined(QGEMM_BENCH_HAVE_ONEDNN)
+      RegisterOnednn(s, d);
+#endif
+#if defined(QGEMM_BENCH_HAVE_OPENBLAS)
+      RegisterOpenblas(s, d);
+#endif
+    }
+  }
+
+  int args_count = int(args.size());
+  benchmark::Initialize(&args_count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

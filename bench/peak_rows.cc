@@ -1,0 +1,31 @@
+// The peak rows: peak_exact_avx2 (the exact path's ceiling) and
+// peak_u8s8_avx2 (the saturating u8 x s8 path's ceiling), measured in the
+// same run as the GEMMs so that ratios to them are fair on a noisy machine.
+#include "problem.h"
+
+#if defined(QGEMM_BENCH_HAVE_PEAK_AVX2)
+#include "peak_avx2.h"
+#endif
+
+namespace qgemm_bench {
+
+void RegisterPeaks() {
+#if defined(QGEMM_BENCH_HAVE_PEAK_AVX2)
+  if (!__builtin_cpu_supports("avx2")) return;
+  using benchmark::Counter;
+  benchmark::RegisterBenchmark("peak_exact_avx2", [](benchmark::State& st) {
+    for (auto _ : st) benchmark::DoNotOptimize(PeakExactAvx2());
+    st.counters["GOPs"] = Counter(double(kPeakExactOpsPerCall) * 1e-9,
+                                  Counter::kIsIterationInvariantRate);
+    st.SetLabel("vpmaddwd + vpaddd, 12 accumulators, registers only");
+  })->UseRealTime()->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("peak_u8s8_avx2", [](benchmark::State& st) {
+    for (auto _ : st) benchmark::DoNotOptimize(PeakU8S8Avx2());
+    st.counters["GOPs"] = Counter(double(kPeakU8S8OpsPerCall) * 1e-9,
+                                  Counter::kIsIterationInvariantRate);
+    st.SetLabel("vpmaddubsw + vpmaddwd + vpaddd, 8 accumulators (saturates)");
+  })->UseRealTime()->Unit(benchmark::kMicrosecond);
+#endif
+}
+
+}  // namespace qgemm_bench

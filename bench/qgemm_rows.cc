@@ -1,0 +1,75 @@
+// qgemm's rows: every ISA this CPU and build run, with B packed once before
+// timing (qgemm_pack_b, the [out][in] layout of a linear layer's weights)
+// and unpacked (B k x n row-major, packed inside every call).
+#include <string>
+#include <vector>
+
+#include "problem.h"
+
+namespace qgemm_bench {
+namespace {
+
+void RunQgemm(benchmark::State& state, const Shape& s, Data d,
+              const std::string& isa, bool packed) {
+  const Problem& p = GetProblem(s, d);
+  qgemm_context* ctx = nullptr;
+  if (qgemm_context_create(BenchThreads(), &ctx) != QGEMM_OK ||
+      qgemm_context_set_isa(ctx, isa.c_str()) != QGEMM_OK) {
+    state.SkipWithError(qgemm_last_error());
+    qgemm_context_destroy(ctx);
+    return;
+  }
+  qgemm_packed_b* pb = nullptr;
+  if (packed && qgemm_pack_b(ctx, s.k, s.n, p.b_nk.data(), s.k, QGEMM_LAYOUT_NK,
+                             p.zb, &pb) != QGEMM_OK) {
+    state.SkipWithError(qgemm_last_error());
+    qgemm_context_destroy(ctx);
+    return;
+  }
+  const qgemm_requant rq = p.Requant();
+  std::vector<uint8_t> c(s.m * s.n);
+  auto run = [&] {
+    return packed ? qgemm_u8u8_requant_packed(ctx, s.m, p.a.data(), s.k, p.za,
+                                              pb, &rq, c.data(), s.n)
+                  : qgemm_u8u8_requant(ctx, s.m, s.n, s.k, p.a.data(), s.k,
+                                       p.za, p.b_kn.data(), s.n, p.zb, &rq,
+                                       c.data(), s.n);
+  };
+  if (run() != QGEMM_OK) {
+    state.SkipWithError(qgemm_last_error());
+  } else {
+    const Verdict v = CompareU8(p, c.data(), s.n);
+    for (auto _ : state) {
+      run();
+      benchmark::DoNotOptimize(c.data());
+      benchmark::ClobberMemory();
+    }
+    SetGemmCounters(state, s, v);
+  }
+  qgemm_packed_b_destroy(pb);
+  qgemm_context_destroy(ctx);
+}
+
+}  // namespace
+
+void RegisterQgemm(const Shape& s, Data d) {
+  const char* names[16];
+  const size_t count = qgemm_supported_isas(names, 16);
+  // Narrow weights race oneDNN: the best ISA is enough there.
+  const size_t isas = d == Data::kFull ? count : (count ? 1 : 0);
+  for (size_t i = 0; i < isas && i < 16; ++i) {
+    const std::string isa = names[i];
+    for (bool packed : {true, false}) {
+      const std::string lib = "qgemm_" + isa + (packed ? "_packed" : "");
+      benchmark::RegisterBenchmark(
+          RowName(lib, d, s).c_str(),
+          [s, d, isa, packed](benchmark::State& st) {
+            RunQgemm(st, s, d, isa, packed);
+          })
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+}
+
+}  // namespace qgemm_bench
