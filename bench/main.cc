@@ -4,9 +4,12 @@
 //   qgemm_bench [--threads=N] [Google Benchmark flags]
 //
 // --threads=N (or QGEMM_BENCH_THREADS=N): threads for every library
-// (default 1). Unless given, --benchmark_min_time=0.05 keeps a full run
+// (default 1). --onednn_max_isa=avx2 (or QGEMM_BENCH_ONEDNN_MAX_ISA): the
+// most oneDNN may use (its own default is the best this CPU has; XNNPACK and
+// OpenBLAS cannot be capped from inside the process). Unless given, --benchmark_min_time=0.05 keeps a full run
 // short; add --benchmark_repetitions=5 --benchmark_report_aggregates_only
 // for medians (tools/qgemm-bench does).
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -28,6 +31,8 @@ int main(int argc, char** argv) {
   using namespace qgemm_bench;
   int threads = 1;
   if (const char* env = std::getenv("QGEMM_BENCH_THREADS")) threads = std::atoi(env);
+  std::string onednn_max_isa;
+  if (const char* env = std::getenv("QGEMM_BENCH_ONEDNN_MAX_ISA")) onednn_max_isa = env;
   std::vector<char*> args;
   static char default_min_time[] = "--benchmark_min_time=0.05";
   args.push_back(argv[0]);
@@ -35,6 +40,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--threads=", 10) == 0) {
       threads = std::atoi(argv[i] + 10);
+      continue;
+    }
+    if (std::strncmp(argv[i], "--onednn_max_isa=", 17) == 0) {
+      onednn_max_isa = argv[i] + 17;
       continue;
     }
     args.push_back(argv[i]);
@@ -53,6 +62,13 @@ int main(int argc, char** argv) {
 #if defined(QGEMM_BENCH_HAVE_ONEDNN)
   peers += "onednn ";
   ConfigureOnednnThreads(BenchThreads());
+  if (!onednn_max_isa.empty()) {
+    if (!CapOnednnIsa(onednn_max_isa)) {
+      std::fprintf(stderr, "qgemm_bench: bad --onednn_max_isa=%s\n", onednn_max_isa.c_str());
+      return 1;
+    }
+    benchmark::AddCustomContext("onednn_max_isa", onednn_max_isa);
+  }
 #endif
 #if defined(QGEMM_BENCH_HAVE_OPENBLAS)
   peers += "openblas ";

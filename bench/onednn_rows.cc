@@ -8,6 +8,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -99,6 +100,23 @@ void ConfigureOnednnThreads(int n) {
   using SetFn = void (*)(int);
   if (auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads")))
     set(n);
+}
+
+bool CapOnednnIsa(const std::string& isa) {
+  // Must run before oneDNN's first primitive (it fixes its ISA then).
+  dnnl_cpu_isa_t cap;
+  if (isa == "avx2") {
+    cap = dnnl_cpu_isa_avx2;
+  } else if (isa == "avx2_vnni") {
+    cap = dnnl_cpu_isa_avx2_vnni;
+  } else if (isa == "avx512") {
+    cap = dnnl_cpu_isa_avx512_core;
+  } else if (isa == "avx512_vnni") {
+    cap = dnnl_cpu_isa_avx512_core_vnni;
+  } else {
+    return false;
+  }
+  return dnnl_set_max_cpu_isa(cap) == dnnl_success;
 }
 
 void RegisterOnednn(const Shape& s, Data d) {

@@ -1,6 +1,7 @@
-// The peak rows: peak_exact_avx2 (the exact path's ceiling) and
-// peak_u8s8_avx2 (the saturating u8 x s8 path's ceiling), measured in the
-// same run as the GEMMs so that ratios to them are fair on a noisy machine.
+// The peak rows: peak_exact_avx2 (the exact AVX2 path's ceiling),
+// peak_u8s8_avx2 (the saturating u8 x s8 AVX2 path's ceiling) and, on a CPU
+// with AVX-512 VNNI, peak_exact_avx512vnni; measured in the same run as the
+// GEMMs so that ratios to them are fair on a noisy machine.
 #include "problem.h"
 
 #if defined(QGEMM_BENCH_HAVE_PEAK_AVX2)
@@ -11,8 +12,17 @@ namespace qgemm_bench {
 
 void RegisterPeaks() {
 #if defined(QGEMM_BENCH_HAVE_PEAK_AVX2)
-  if (!__builtin_cpu_supports("avx2")) return;
   using benchmark::Counter;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vnni")) {
+    benchmark::RegisterBenchmark("peak_exact_avx512vnni", [](benchmark::State& st) {
+      for (auto _ : st) benchmark::DoNotOptimize(PeakExactAvx512Vnni());
+      st.counters["GOPs"] = Counter(double(kPeakVnniOpsPerCall) * 1e-9,
+                                    Counter::kIsIterationInvariantRate);
+      st.SetLabel("vpdpbusd zmm, 12 accumulators, registers only");
+    })->UseRealTime()->Unit(benchmark::kMicrosecond);
+  }
+  if (!__builtin_cpu_supports("avx2")) return;
   benchmark::RegisterBenchmark("peak_exact_avx2", [](benchmark::State& st) {
     for (auto _ : st) benchmark::DoNotOptimize(PeakExactAvx2());
     st.counters["GOPs"] = Counter(double(kPeakExactOpsPerCall) * 1e-9,

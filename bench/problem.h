@@ -106,6 +106,10 @@ void RegisterPeaks();
 // Libraries that need process-wide thread settings (OpenMP, OpenBLAS).
 void ConfigureOnednnThreads(int n);
 void ConfigureOpenblasThreads(int n);
+// Caps the instruction set oneDNN may use ("avx2", "avx2_vnni", "avx512",
+// "avx512_vnni"), so that it races an ISA's qgemm kernels on equal terms on
+// a CPU that has more. False for other names.
+bool CapOnednnIsa(const std::string& isa);
 
 }  // namespace qgemm_bench
 
