@@ -27,9 +27,12 @@ void GemmlowpRun(GemmlowpRunner* r, size_t m, size_t n, size_t k,
                  const uint8_t* a, uint8_t za, const uint8_t* b_nk, uint8_t zb,
                  int32_t multiplier, int32_t shift, int32_t zc, uint8_t* c) {
   const int mi = int(m), ni = int(n), ki = int(k);
-  gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::RowMajor> lhs(a, mi, ki, ki);
-  gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::ColMajor> rhs(b_nk, ki, ni, ki);
-  gemmlowp::MatrixMap<uint8_t, gemmlowp::MapOrder::RowMajor> result(c, mi, ni, ni);
+  gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::RowMajor> lhs(a, mi,
+                                                                       ki, ki);
+  gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::ColMajor> rhs(b_nk, ki,
+                                                                       ni, ki);
+  gemmlowp::MatrixMap<uint8_t, gemmlowp::MapOrder::RowMajor> result(c, mi, ni,
+                                                                    ni);
   gemmlowp::OutputStageScaleInt32ByFixedPointAndExponent scale;
   scale.result_fixedpoint_multiplier = multiplier;
   scale.result_exponent = shift;

@@ -18,7 +18,8 @@ bool CpuHasAvx2() {
 
 void RunGemmlowp(benchmark::State& state, const Shape& s, Data d) {
   if (GemmlowpNeedsAvx2() && !CpuHasAvx2()) {
-    state.SkipWithError("built for gemmlowp's AVX2 kernel; this CPU lacks AVX2");
+    state.SkipWithError(
+        "built for gemmlowp's AVX2 kernel; this CPU lacks AVX2");
     return;
   }
   const Problem& p = GetProblem(s, d);
@@ -46,8 +47,7 @@ void RegisterGemmlowp(const Shape& s, Data d) {
   benchmark::RegisterBenchmark(
       RowName("gemmlowp", d, s).c_str(),
       [s, d](benchmark::State& st) { RunGemmlowp(st, s, d); })
-      ->UseRealTime()
-      ->Unit(benchmark::kMicrosecond);
+      ->Apply(TimeRow);
 }
 
 }  // namespace qgemm_bench

@@ -4,11 +4,14 @@
 //   qgemm_bench [--threads=N] [Google Benchmark flags]
 //
 // --threads=N (or QGEMM_BENCH_THREADS=N): threads for every library
-// (default 1). --onednn_max_isa=avx2 (or QGEMM_BENCH_ONEDNN_MAX_ISA): the
-// most oneDNN may use (its own default is the best this CPU has; XNNPACK and
-// OpenBLAS cannot be capped from inside the process). Unless given, --benchmark_min_time=0.05 keeps a full run
-// short; add --benchmark_repetitions=5 --benchmark_report_aggregates_only
-// for medians (tools/qgemm-bench does).
+// (default 1). Single-threaded rows are timed in the thread's CPU time (on a
+// shared machine, time the core was taken away does not count); with
+// --threads > 1 or --real_time, in wall-clock time. --onednn_max_isa=avx2 (or
+// QGEMM_BENCH_ONEDNN_MAX_ISA): the most oneDNN may use (its own default is the
+// best this CPU has; XNNPACK and OpenBLAS cannot be capped from inside the
+// process). Unless given, --benchmark_min_time=0.05 keeps a full run short; add
+// --benchmark_repetitions=5 --benchmark_report_aggregates_only for medians
+// (tools/qgemm-bench does).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,7 +24,8 @@ namespace {
 
 std::string Join(const char* const* names, size_t count) {
   std::string s;
-  for (size_t i = 0; i < count; ++i) s += (i ? "," : "") + std::string(names[i]);
+  for (size_t i = 0; i < count; ++i)
+    s += (i ? "," : "") + std::string(names[i]);
   return s;
 }
 
@@ -30,9 +34,12 @@ std::string Join(const char* const* names, size_t count) {
 int main(int argc, char** argv) {
   using namespace qgemm_bench;
   int threads = 1;
-  if (const char* env = std::getenv("QGEMM_BENCH_THREADS")) threads = std::atoi(env);
+  if (const char* env = std::getenv("QGEMM_BENCH_THREADS"))
+    threads = std::atoi(env);
+  bool real_time = false;
   std::string onednn_max_isa;
-  if (const char* env = std::getenv("QGEMM_BENCH_ONEDNN_MAX_ISA")) onednn_max_isa = env;
+  if (const char* env = std::getenv("QGEMM_BENCH_ONEDNN_MAX_ISA"))
+    onednn_max_isa = env;
   std::vector<char*> args;
   static char default_min_time[] = "--benchmark_min_time=0.05";
   args.push_back(argv[0]);
@@ -42,6 +49,10 @@ int main(int argc, char** argv) {
       threads = std::atoi(argv[i] + 10);
       continue;
     }
+    if (std::strcmp(argv[i], "--real_time") == 0) {
+      real_time = true;
+      continue;
+    }
     if (std::strncmp(argv[i], "--onednn_max_isa=", 17) == 0) {
       onednn_max_isa = argv[i] + 17;
       continue;
@@ -49,6 +60,8 @@ int main(int argc, char** argv) {
     args.push_back(argv[i]);
   }
   SetBenchThreads(threads);
+  real_time = real_time || BenchThreads() > 1;
+  SetRealTimeRows(real_time);
 
   const char* isas[16];
   const size_t n_isas = qgemm_supported_isas(isas, 16);
@@ -64,7 +77,8 @@ int main(int argc, char** argv) {
   ConfigureOnednnThreads(BenchThreads());
   if (!onednn_max_isa.empty()) {
     if (!CapOnednnIsa(onednn_max_isa)) {
-      std::fprintf(stderr, "qgemm_bench: bad --onednn_max_isa=%s\n", onednn_max_isa.c_str());
+      std::fprintf(stderr, "qgemm_bench: bad --onednn_max_isa=%s\n",
+                   onednn_max_isa.c_str());
       return 1;
     }
     benchmark::AddCustomContext("onednn_max_isa", onednn_max_isa);
@@ -75,7 +89,10 @@ int main(int argc, char** argv) {
   ConfigureOpenblasThreads(BenchThreads());
 #endif
   benchmark::AddCustomContext("qgemm_threads", std::to_string(BenchThreads()));
-  benchmark::AddCustomContext("qgemm_isas", Join(isas, n_isas < 16 ? n_isas : 16));
+  benchmark::AddCustomContext("qgemm_timing",
+                              real_time ? "real time" : "thread CPU time");
+  benchmark::AddCustomContext("qgemm_isas",
+                              Join(isas, n_isas < 16 ? n_isas : 16));
   benchmark::AddCustomContext("qgemm_default_isa", qgemm_context_isa(nullptr));
   benchmark::AddCustomContext("qgemm_peers", peers.empty() ? "none" : peers);
 

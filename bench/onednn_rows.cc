@@ -51,8 +51,9 @@ void RunMatmul(benchmark::State& state, const Shape& s, Data d) {
     memory a_mem(a_md, eng, const_cast<uint8_t*>(p.a.data()));
     memory c_mem(c_md, eng, c.data());
     dnnl::matmul prim(pd);
-    const std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
+    const std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, a_mem},
+                                                  {DNNL_ARG_WEIGHTS, b_mem},
+                                                  {DNNL_ARG_DST, c_mem}};
     prim.execute(strm, args);
     strm.wait();
     const Verdict v = CompareU8(p, c.data(), s.n);
@@ -98,7 +99,8 @@ void ConfigureOnednnThreads(int n) {
   // Debian's oneDNN runs on OpenMP (libgomp, already loaded with it): set
   // the calling thread's team size without linking OpenMP ourselves.
   using SetFn = void (*)(int);
-  if (auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads")))
+  if (auto set =
+          reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads")))
     set(n);
 }
 
@@ -123,13 +125,11 @@ void RegisterOnednn(const Shape& s, Data d) {
   benchmark::RegisterBenchmark(
       RowName("onednn_matmul", d, s).c_str(),
       [s, d](benchmark::State& st) { RunMatmul(st, s, d); })
-      ->UseRealTime()
-      ->Unit(benchmark::kMicrosecond);
+      ->Apply(TimeRow);
   benchmark::RegisterBenchmark(
       RowName("onednn_gemm_u8s8s32", d, s).c_str(),
       [s, d](benchmark::State& st) { RunGemmU8S8S32(st, s, d); })
-      ->UseRealTime()
-      ->Unit(benchmark::kMicrosecond);
+      ->Apply(TimeRow);
 }
 
 }  // namespace qgemm_bench

@@ -18,8 +18,8 @@ void RunSgemm(benchmark::State& state, const Shape& s, Data d) {
   for (size_t i = 0; i < b.size(); ++i) b[i] = float(int(p.b_nk[i]) - p.zb);
   const int m = int(s.m), n = int(s.n), k = int(s.k);
   auto run = [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a.data(),
-                k, b.data(), k, 0.0f, c.data(), n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f,
+                a.data(), k, b.data(), k, 0.0f, c.data(), n);
   };
   run();
   const Verdict v = CompareF32(p, c.data(), s.n);
@@ -40,8 +40,7 @@ void RegisterOpenblas(const Shape& s, Data d) {
   benchmark::RegisterBenchmark(
       RowName("openblas_sgemm", d, s).c_str(),
       [s, d](benchmark::State& st) { RunSgemm(st, s, d); })
-      ->UseRealTime()
-      ->Unit(benchmark::kMicrosecond);
+      ->Apply(TimeRow);
 }
 
 }  // namespace qgemm_bench

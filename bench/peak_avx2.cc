@@ -46,9 +46,9 @@ int32_t PeakExactAvx2() {
     c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x0, x0));
     c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(y1, y1));
   }
-  const __m256i s = _mm256_add_epi32(Sum4(c0, c1, c2, c3),
-                                     _mm256_add_epi32(Sum4(c4, c5, c6, c7),
-                                                      Sum4(c8, c9, c10, c11)));
+  const __m256i s = _mm256_add_epi32(
+      Sum4(c0, c1, c2, c3),
+      _mm256_add_epi32(Sum4(c4, c5, c6, c7), Sum4(c8, c9, c10, c11)));
   return Lane0(s);
 }
 
@@ -60,16 +60,25 @@ int32_t PeakU8S8Avx2() {
           c5 = c0, c6 = c0, c7 = c0;
   for (int step = 0; step < 4096; ++step) {
     __asm__ volatile("" : "+x"(x0), "+x"(x1), "+x"(y0), "+x"(ones));
-    c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(_mm256_maddubs_epi16(x0, y0), ones));
-    c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(_mm256_maddubs_epi16(x1, y0), ones));
-    c2 = _mm256_add_epi32(c2, _mm256_madd_epi16(_mm256_maddubs_epi16(y0, x0), ones));
-    c3 = _mm256_add_epi32(c3, _mm256_madd_epi16(_mm256_maddubs_epi16(y0, x1), ones));
-    c4 = _mm256_add_epi32(c4, _mm256_madd_epi16(_mm256_maddubs_epi16(x0, x1), ones));
-    c5 = _mm256_add_epi32(c5, _mm256_madd_epi16(_mm256_maddubs_epi16(x1, x0), ones));
-    c6 = _mm256_add_epi32(c6, _mm256_madd_epi16(_mm256_maddubs_epi16(x0, x0), ones));
-    c7 = _mm256_add_epi32(c7, _mm256_madd_epi16(_mm256_maddubs_epi16(y0, y0), ones));
+    c0 = _mm256_add_epi32(
+        c0, _mm256_madd_epi16(_mm256_maddubs_epi16(x0, y0), ones));
+    c1 = _mm256_add_epi32(
+        c1, _mm256_madd_epi16(_mm256_maddubs_epi16(x1, y0), ones));
+    c2 = _mm256_add_epi32(
+        c2, _mm256_madd_epi16(_mm256_maddubs_epi16(y0, x0), ones));
+    c3 = _mm256_add_epi32(
+        c3, _mm256_madd_epi16(_mm256_maddubs_epi16(y0, x1), ones));
+    c4 = _mm256_add_epi32(
+        c4, _mm256_madd_epi16(_mm256_maddubs_epi16(x0, x1), ones));
+    c5 = _mm256_add_epi32(
+        c5, _mm256_madd_epi16(_mm256_maddubs_epi16(x1, x0), ones));
+    c6 = _mm256_add_epi32(
+        c6, _mm256_madd_epi16(_mm256_maddubs_epi16(x0, x0), ones));
+    c7 = _mm256_add_epi32(
+        c7, _mm256_madd_epi16(_mm256_maddubs_epi16(y0, y0), ones));
   }
-  const __m256i s = _mm256_add_epi32(Sum4(c0, c1, c2, c3), Sum4(c4, c5, c6, c7));
+  const __m256i s =
+      _mm256_add_epi32(Sum4(c0, c1, c2, c3), Sum4(c4, c5, c6, c7));
   return Lane0(s);
 }
 

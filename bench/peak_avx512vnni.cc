@@ -31,9 +31,12 @@ int32_t PeakExactAvx512Vnni() {
     c10 = _mm512_dpbusd_epi32(c10, x0, x0);
     c11 = _mm512_dpbusd_epi32(c11, y1, y1);
   }
-  __m512i s = _mm512_add_epi32(_mm512_add_epi32(c0, c1), _mm512_add_epi32(c2, c3));
-  s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(c4, c5), _mm512_add_epi32(c6, c7)));
-  s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(c8, c9), _mm512_add_epi32(c10, c11)));
+  __m512i s =
+      _mm512_add_epi32(_mm512_add_epi32(c0, c1), _mm512_add_epi32(c2, c3));
+  s = _mm512_add_epi32(
+      s, _mm512_add_epi32(_mm512_add_epi32(c4, c5), _mm512_add_epi32(c6, c7)));
+  s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(c8, c9),
+                                           _mm512_add_epi32(c10, c11)));
   alignas(64) int32_t lanes[16];
   _mm512_store_si512(lanes, s);
   return lanes[0];

@@ -15,12 +15,13 @@ void RegisterPeaks() {
   using benchmark::Counter;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vnni")) {
-    benchmark::RegisterBenchmark("peak_exact_avx512vnni", [](benchmark::State& st) {
+    benchmark::RegisterBenchmark("peak_exact_avx512vnni", [](benchmark::State&
+                                                                 st) {
       for (auto _ : st) benchmark::DoNotOptimize(PeakExactAvx512Vnni());
       st.counters["GOPs"] = Counter(double(kPeakVnniOpsPerCall) * 1e-9,
                                     Counter::kIsIterationInvariantRate);
       st.SetLabel("vpdpbusd zmm, 12 accumulators, registers only");
-    })->UseRealTime()->Unit(benchmark::kMicrosecond);
+    })->Apply(TimeRow);
   }
   if (!__builtin_cpu_supports("avx2")) return;
   benchmark::RegisterBenchmark("peak_exact_avx2", [](benchmark::State& st) {
@@ -28,13 +29,13 @@ void RegisterPeaks() {
     st.counters["GOPs"] = Counter(double(kPeakExactOpsPerCall) * 1e-9,
                                   Counter::kIsIterationInvariantRate);
     st.SetLabel("vpmaddwd + vpaddd, 12 accumulators, registers only");
-  })->UseRealTime()->Unit(benchmark::kMicrosecond);
+  })->Apply(TimeRow);
   benchmark::RegisterBenchmark("peak_u8s8_avx2", [](benchmark::State& st) {
     for (auto _ : st) benchmark::DoNotOptimize(PeakU8S8Avx2());
     st.counters["GOPs"] = Counter(double(kPeakU8S8OpsPerCall) * 1e-9,
                                   Counter::kIsIterationInvariantRate);
     st.SetLabel("vpmaddubsw + vpmaddwd + vpaddd, 8 accumulators (saturates)");
-  })->UseRealTime()->Unit(benchmark::kMicrosecond);
+  })->Apply(TimeRow);
 #endif
 }
 

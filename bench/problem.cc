@@ -15,12 +15,11 @@ std::string Shape::Name() const {
 
 const std::vector<Shape>& BenchShapes() {
   static const std::vector<Shape> shapes = {
-      {1, 1024, 1024},   {1, 4096, 4096},    // GEMV (batch-1 linear layers)
-      {64, 64, 64},      {128, 128, 128},   {256, 256, 256},
-      {512, 512, 512},   {1024, 1024, 1024},
-      {196, 512, 4608},                      // ResNet-50 conv5 3x3 as GEMM
+      {1, 1024, 1024},    {1, 4096, 4096},  // GEMV (batch-1 linear layers)
+      {64, 64, 64},       {128, 128, 128},  {256, 256, 256}, {512, 512, 512},
+      {1024, 1024, 1024}, {196, 512, 4608},  // ResNet-50 conv5 3x3 as GEMM
       {3136, 64, 576},                       // ResNet-50 conv2 3x3 as GEMM
-      {384, 768, 768},   {384, 3072, 768},   // BERT-base, sequence 384
+      {384, 768, 768},    {384, 3072, 768},  // BERT-base, sequence 384
       {128, 4096, 4096},                     // LLM projection, 128 tokens
   };
   return shapes;
@@ -52,8 +51,9 @@ std::unique_ptr<Problem> BuildProblem(const Shape& s, Data d) {
   auto p = std::make_unique<Problem>();
   p->shape = s;
   p->data = d;
-  std::mt19937_64 rng(0x9e3779b97f4a7c15ull ^ (s.m * 1000003u + s.n * 1009u +
-                                               s.k + (d == Data::kFull ? 0 : 7)));
+  std::mt19937_64 rng(
+      0x9e3779b97f4a7c15ull ^
+      (s.m * 1000003u + s.n * 1009u + s.k + (d == Data::kFull ? 0 : 7)));
   p->a.resize(s.m * s.k);
   FillUniform(rng, p->a, 0, 256);
   p->b_nk.resize(s.n * s.k);
@@ -64,15 +64,17 @@ std::unique_ptr<Problem> BuildProblem(const Shape& s, Data d) {
   }
   p->b_kn.resize(s.k * s.n);
   for (size_t j = 0; j < s.n; ++j)
-    for (size_t kk = 0; kk < s.k; ++kk) p->b_kn[kk * s.n + j] = p->b_nk[j * s.k + kk];
+    for (size_t kk = 0; kk < s.k; ++kk)
+      p->b_kn[kk * s.n + j] = p->b_nk[j * s.k + kk];
 
   // Standard deviations of the uniform data around the zero points; pick M
   // so that the output has a standard deviation of ~40 around zc.
   const double sd_a = std::sqrt((256.0 * 256.0 - 1) / 12);
-  const double sd_b = d == Data::kFull ? sd_a : std::sqrt((129.0 * 129.0 - 1) / 12);
+  const double sd_b =
+      d == Data::kFull ? sd_a : std::sqrt((129.0 * 129.0 - 1) / 12);
   const float m_real = float(40.0 / (sd_a * sd_b * std::sqrt(double(s.k))));
-  qgemm_status st = qgemm_quantize_multiplier(double(m_real), &p->multiplier,
-                                              &p->shift);
+  qgemm_status st =
+      qgemm_quantize_multiplier(double(m_real), &p->multiplier, &p->shift);
   if (st != QGEMM_OK) Die("qgemm_quantize_multiplier", st);
   // A float's 24-bit mantissa fits M0's 31 bits: both forms are the same M.
   if (std::ldexp(double(p->multiplier), p->shift - 31) != double(m_real)) {
@@ -105,7 +107,8 @@ std::unique_ptr<Problem> BuildProblem(const Shape& s, Data d) {
 
 std::string Percent(size_t part, size_t whole) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g%%", whole ? 100.0 * double(part) / double(whole) : 0.0);
+  std::snprintf(buf, sizeof buf, "%.3g%%",
+                whole ? 100.0 * double(part) / double(whole) : 0.0);
   return buf;
 }
 
@@ -211,6 +214,17 @@ void SetGemmCounters(benchmark::State& state, const Shape& shape,
   }
   if (!v.note.empty()) label += " (" + v.note + ")";
   state.SetLabel(label);
+}
+
+namespace {
+bool g_real_time = false;
+}  // namespace
+
+void SetRealTimeRows(bool on) { g_real_time = on; }
+
+void TimeRow(benchmark::internal::Benchmark* b) {
+  if (g_real_time || g_threads > 1) b->UseRealTime();
+  b->Unit(benchmark::kMicrosecond);
 }
 
 int BenchThreads() { return g_threads; }

@@ -64,13 +64,13 @@ const Problem& GetProblem(const Shape& shape, Data data);
 
 // A peer's output against qgemm's, computed once per row before timing.
 struct Verdict {
-  bool exact = false;         // every output is a correct rounding of the
-                              // exact result (see CompareU8)
-  bool bytes_equal = false;   // identical to qgemm's output
-  size_t n_diff = 0;          // outputs that differ from qgemm's
-  double max_diff = 0;        // largest |peer - qgemm|
+  bool exact = false;        // every output is a correct rounding of the
+                             // exact result (see CompareU8)
+  bool bytes_equal = false;  // identical to qgemm's output
+  size_t n_diff = 0;         // outputs that differ from qgemm's
+  double max_diff = 0;       // largest |peer - qgemm|
   size_t n_outputs = 0;
-  std::string note;           // e.g. "int32 output"
+  std::string note;  // e.g. "int32 output"
 };
 
 // uint8 output. Exact: |peer - clamp(zc + M * acc)| < 1 for every output,
@@ -90,6 +90,13 @@ void SetGemmCounters(benchmark::State& state, const Shape& shape,
 
 // Name of a row: "<library>/<data>/<M>x<N>x<K>".
 std::string RowName(const std::string& library, Data data, const Shape& s);
+
+// Applies the timing rules to a row: thread CPU time when every library runs
+// on the calling thread alone (single thread: the default, and robust on a
+// shared machine where other processes take the core away), real time when
+// --threads > 1 or --real_time; microseconds.
+void TimeRow(benchmark::internal::Benchmark* b);
+void SetRealTimeRows(bool on);
 
 // Threads for every library (1 unless --threads=N / QGEMM_BENCH_THREADS).
 int BenchThreads();

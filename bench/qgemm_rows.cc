@@ -61,13 +61,11 @@ void RegisterQgemm(const Shape& s, Data d) {
     const std::string isa = names[i];
     for (bool packed : {true, false}) {
       const std::string lib = "qgemm_" + isa + (packed ? "_packed" : "");
-      benchmark::RegisterBenchmark(
-          RowName(lib, d, s).c_str(),
-          [s, d, isa, packed](benchmark::State& st) {
-            RunQgemm(st, s, d, isa, packed);
-          })
-          ->UseRealTime()
-          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(RowName(lib, d, s).c_str(),
+                                   [s, d, isa, packed](benchmark::State& st) {
+                                     RunQgemm(st, s, d, isa, packed);
+                                   })
+          ->Apply(TimeRow);
     }
   }
 }

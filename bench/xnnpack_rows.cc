@@ -21,10 +21,10 @@ void RunXnnpack(benchmark::State& state, const Shape& s, Data d) {
   // XNNPACK's requantization scale is input_scale * kernel_scale /
   // output_scale: with 1 and 1 it is exactly qgemm's float M.
   xnn_operator_t op = nullptr;
-  if (xnn_create_fully_connected_nc_qu8(
-          s.k, s.n, s.k, s.n, p.za, p.real_multiplier, p.zb, 1.0f,
-          p.b_nk.data(), nullptr, p.zc, 1.0f, 0, 255, 0, &op) !=
-      xnn_status_success) {
+  if (xnn_create_fully_connected_nc_qu8(s.k, s.n, s.k, s.n, p.za,
+                                        p.real_multiplier, p.zb, 1.0f,
+                                        p.b_nk.data(), nullptr, p.zc, 1.0f, 0,
+                                        255, 0, &op) != xnn_status_success) {
     state.SkipWithError("xnn_create_fully_connected_nc_qu8 failed");
     return;
   }
@@ -55,8 +55,7 @@ void RegisterXnnpack(const Shape& s, Data d) {
   benchmark::RegisterBenchmark(
       RowName("xnnpack_qu8", d, s).c_str(),
       [s, d](benchmark::State& st) { RunXnnpack(st, s, d); })
-      ->UseRealTime()
-      ->Unit(benchmark::kMicrosecond);
+      ->Apply(TimeRow);
 }
 
 }  // namespace qgemm_bench
