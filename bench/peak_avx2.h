@@ -10,16 +10,16 @@ namespace qgemm_bench {
 
 // Ops (2 per multiply-accumulate) one call performs.
 constexpr uint64_t kPeakExactOpsPerCall = 4096ull * 12 * 16 * 2;
-constexpr uint64_t kPeakU8S8OpsPerCall = 4096ull * 8 * 32 * 2;
-constexpr uint64_t kPeakVnniOpsPerCall = 4096ull * 12 * 64 * 2;
+constexpr uint64_t kPeakU8S8OpsPerCall = 4096ull * 10 * 32 * 2;
+constexpr uint64_t kPeakVnniOpsPerCall = 4096ull * 16 * 64 * 2;
 
 // 4096 steps of 12 independent vpmaddwd + vpaddd (int16 x int16 pairs
 // summed into int32: the exact path for uint8 data widened to int16).
 int32_t PeakExactAvx2();
-// 4096 steps of 8 independent vpmaddubsw + vpmaddwd(ones) + vpaddd (u8 x s8
+// 4096 steps of 10 independent vpmaddubsw + vpmaddwd(ones) + vpaddd (u8 x s8
 // pairs summed into int16 with saturation: the fast, inexact path).
 int32_t PeakU8S8Avx2();
-// 4096 steps of 12 independent vpdpbusd on zmm (u8 x s8, 4 products summed
+// 4096 steps of 16 independent vpdpbusd on zmm (u8 x s8, 4 products summed
 // straight into int32, no saturation: exact for uint8 x (uint8 - 128)).
 int32_t PeakExactAvx512Vnni();
 

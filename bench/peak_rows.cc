@@ -20,7 +20,7 @@ void RegisterPeaks() {
       for (auto _ : st) benchmark::DoNotOptimize(PeakExactAvx512Vnni());
       st.counters["GOPs"] = Counter(double(kPeakVnniOpsPerCall) * 1e-9,
                                     Counter::kIsIterationInvariantRate);
-      st.SetLabel("vpdpbusd zmm, 12 accumulators, registers only");
+      st.SetLabel("vpdpbusd zmm, 16 accumulators, registers only");
     })->Apply(TimeRow);
   }
   if (!__builtin_cpu_supports("avx2")) return;
@@ -34,7 +34,7 @@ void RegisterPeaks() {
     for (auto _ : st) benchmark::DoNotOptimize(PeakU8S8Avx2());
     st.counters["GOPs"] = Counter(double(kPeakU8S8OpsPerCall) * 1e-9,
                                   Counter::kIsIterationInvariantRate);
-    st.SetLabel("vpmaddubsw + vpmaddwd + vpaddd, 8 accumulators (saturates)");
+    st.SetLabel("vpmaddubsw + vpmaddwd + vpaddd, 10 accumulators (saturates)");
   })->Apply(TimeRow);
 #endif
 }
