@@ -19,7 +19,7 @@ bool CpuHasAvx2() {
 void RunGemmlowp(benchmark::State& state, const Shape& s, Data d) {
   if (GemmlowpNeedsAvx2() && !CpuHasAvx2()) {
     state.SkipWithError(
-        "built for gemmlowp's AVX2 kernel; this CPU lacks AVX2");
+        "skipped: built for gemmlowp's AVX2 kernel; this CPU lacks AVX2");
     return;
   }
   const Problem& p = GetProblem(s, d);
