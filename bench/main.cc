@@ -6,7 +6,7 @@
 // --threads=N (or QGEMM_BENCH_THREADS=N): threads for every library
 // (default 1). Single-threaded rows are timed in the thread's CPU time (on a
 // shared machine, time the core was taken away does not count); with
-// --threads > 1 or --real_time, in wall-clock time. --onednn_max_isa=avx2 (or
+// --threads > 1 or --real_time, in wall-clock time. --peer_max_isa=avx2 (or
 // QGEMM_BENCH_ONEDNN_MAX_ISA): the most oneDNN may use (its own default is the
 // best this CPU has; XNNPACK and OpenBLAS cannot be capped from inside the
 // process). Unless given, --benchmark_min_time=0.05 keeps a full run short; add
@@ -37,9 +37,9 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("QGEMM_BENCH_THREADS"))
     threads = std::atoi(env);
   bool real_time = false;
-  std::string onednn_max_isa;
-  if (const char* env = std::getenv("QGEMM_BENCH_ONEDNN_MAX_ISA"))
-    onednn_max_isa = env;
+  std::string peer_max_isa;
+  if (const char* env = std::getenv("QGEMM_BENCH_PEER_MAX_ISA"))
+    peer_max_isa = env;
   std::vector<char*> args;
   static char default_min_time[] = "--benchmark_min_time=0.05";
   args.push_back(argv[0]);
@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
       real_time = true;
       continue;
     }
-    if (std::strncmp(argv[i], "--onednn_max_isa=", 17) == 0) {
-      onednn_max_isa = argv[i] + 17;
+    if (std::strncmp(argv[i], "--peer_max_isa=", 15) == 0) {
+      peer_max_isa = argv[i] + 15;
       continue;
     }
     args.push_back(argv[i]);
@@ -62,6 +62,13 @@ int main(int argc, char** argv) {
   SetBenchThreads(threads);
   real_time = real_time || BenchThreads() > 1;
   SetRealTimeRows(real_time);
+
+  if (!peer_max_isa.empty() && peer_max_isa != "avx2") {
+    std::fprintf(stderr, "qgemm_bench: --peer_max_isa=%s: only avx2 is known\n",
+                 peer_max_isa.c_str());
+    return 1;
+  }
+  std::string capped;  // the peers --peer_max_isa reached
 
   const char* isas[16];
   const size_t n_isas = qgemm_supported_isas(isas, 16);
@@ -71,23 +78,32 @@ int main(int argc, char** argv) {
 #endif
 #if defined(QGEMM_BENCH_HAVE_XNNPACK)
   peers += "xnnpack ";
+  if (!peer_max_isa.empty()) {
+    if (CapXnnpackIsa(peer_max_isa)) {
+      capped += "xnnpack ";
+    } else {
+      std::fprintf(stderr,
+                   "qgemm_bench: XNNPACK cannot be capped in this build "
+                   "(needs cpuinfo.h: libcpuinfo-dev)\n");
+    }
+  }
 #endif
 #if defined(QGEMM_BENCH_HAVE_ONEDNN)
   peers += "onednn ";
   ConfigureOnednnThreads(BenchThreads());
-  if (!onednn_max_isa.empty()) {
-    if (!CapOnednnIsa(onednn_max_isa)) {
-      std::fprintf(stderr, "qgemm_bench: bad --onednn_max_isa=%s\n",
-                   onednn_max_isa.c_str());
-      return 1;
-    }
-    benchmark::AddCustomContext("onednn_max_isa", onednn_max_isa);
-  }
+  if (!peer_max_isa.empty() && CapOnednnIsa(peer_max_isa)) capped += "onednn ";
 #endif
 #if defined(QGEMM_BENCH_HAVE_OPENBLAS)
   peers += "openblas ";
   ConfigureOpenblasThreads(BenchThreads());
+  // OpenBLAS picks its kernels when it is loaded: only the environment
+  // (OPENBLAS_CORETYPE=Haswell, which tools/qgemm-bench sets) caps it.
+  if (!peer_max_isa.empty() && std::getenv("OPENBLAS_CORETYPE"))
+    capped +=
+        std::string("openblas(") + std::getenv("OPENBLAS_CORETYPE") + ") ";
 #endif
+  if (!peer_max_isa.empty())
+    benchmark::AddCustomContext("peer_max_isa", peer_max_isa + ": " + capped);
   benchmark::AddCustomContext("qgemm_threads", std::to_string(BenchThreads()));
   benchmark::AddCustomContext("qgemm_timing",
                               real_time ? "real time" : "thread CPU time");

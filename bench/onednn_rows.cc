@@ -106,19 +106,8 @@ void ConfigureOnednnThreads(int n) {
 
 bool CapOnednnIsa(const std::string& isa) {
   // Must run before oneDNN's first primitive (it fixes its ISA then).
-  dnnl_cpu_isa_t cap;
-  if (isa == "avx2") {
-    cap = dnnl_cpu_isa_avx2;
-  } else if (isa == "avx2_vnni") {
-    cap = dnnl_cpu_isa_avx2_vnni;
-  } else if (isa == "avx512") {
-    cap = dnnl_cpu_isa_avx512_core;
-  } else if (isa == "avx512_vnni") {
-    cap = dnnl_cpu_isa_avx512_core_vnni;
-  } else {
-    return false;
-  }
-  return dnnl_set_max_cpu_isa(cap) == dnnl_success;
+  if (isa != "avx2") return false;
+  return dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2) == dnnl_success;
 }
 
 void RegisterOnednn(const Shape& s, Data d) {

@@ -1,9 +1,13 @@
 // XNNPACK's rows: the qu8 fully-connected operator (uint8 x uint8, exact
 // int32 accumulation, float requantization). Weights are packed when the
 // operator is created, before timing; one run is xnn_run_operator.
+#if defined(QGEMM_BENCH_HAVE_CPUINFO)
+#include <cpuinfo.h>
+#endif
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
+#include <string>
 #include <vector>
 
 #include "problem.h"
@@ -49,6 +53,28 @@ void RunXnnpack(benchmark::State& state, const Shape& s, Data d) {
 }
 
 }  // namespace
+
+bool CapXnnpackIsa(const std::string& isa) {
+#if defined(QGEMM_BENCH_HAVE_CPUINFO) && \
+    (defined(__x86_64__) || defined(__i386__))
+  // XNNPACK picks its kernels in xnn_initialize from cpuinfo's global ISA
+  // flags (cpuinfo_has_x86_avx512skx() etc. read cpuinfo_isa). Clearing the
+  // AVX-512 flags before that leaves it its AVX2 kernels.
+  if (isa != "avx2" || !cpuinfo_initialize()) return false;
+  cpuinfo_isa.avx512f = cpuinfo_isa.avx512pf = cpuinfo_isa.avx512er = false;
+  cpuinfo_isa.avx512cd = cpuinfo_isa.avx512dq = cpuinfo_isa.avx512bw = false;
+  cpuinfo_isa.avx512vl = cpuinfo_isa.avx512ifma = cpuinfo_isa.avx512vbmi =
+      false;
+  cpuinfo_isa.avx512vbmi2 = cpuinfo_isa.avx512bitalg = false;
+  cpuinfo_isa.avx512vpopcntdq = cpuinfo_isa.avx512vnni = false;
+  cpuinfo_isa.avx512bf16 = cpuinfo_isa.avx512vp2intersect = false;
+  cpuinfo_isa.avx512_4vnniw = cpuinfo_isa.avx512_4fmaps = false;
+  return true;
+#else
+  (void)isa;
+  return false;
+#endif
+}
 
 void RegisterXnnpack(const Shape& s, Data d) {
   if (d != Data::kFull) return;
