@@ -6,12 +6,16 @@
 // --threads=N (or QGEMM_BENCH_THREADS=N): threads for every library
 // (default 1). Single-threaded rows are timed in the thread's CPU time (on a
 // shared machine, time the core was taken away does not count); with
-// --threads > 1 or --real_time, in wall-clock time. --peer_max_isa=avx2 (or
-// QGEMM_BENCH_ONEDNN_MAX_ISA): the most oneDNN may use (its own default is the
-// best this CPU has; XNNPACK and OpenBLAS cannot be capped from inside the
-// process). Unless given, --benchmark_min_time=0.05 keeps a full run short; add
-// --benchmark_repetitions=5 --benchmark_report_aggregates_only for medians
-// (tools/qgemm-bench does).
+// --threads > 1 or --real_time, in wall-clock time.
+//
+// --peer_max_isa=avx2 (or QGEMM_BENCH_PEER_MAX_ISA=avx2): on a CPU with
+// AVX-512, keeps oneDNN and XNNPACK (and OpenBLAS, when OPENBLAS_CORETYPE is
+// set, as tools/qgemm-bench does) to their AVX2 kernels, for a race with
+// qgemm's AVX2 kernels on equal terms. Their default is the best this CPU has.
+//
+// Unless given, --benchmark_min_time=0.05 keeps a full run short; add
+// --benchmark_repetitions=5 --benchmark_report_aggregates_only=true for
+// medians (tools/qgemm-bench --repetitions 5 does).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
