@@ -26,7 +26,8 @@ void GemmlowpDestroy(GemmlowpRunner* r) { delete r; }
 void GemmlowpRun(GemmlowpRunner* r, size_t m, size_t n, size_t k,
                  const uint8_t* a, uint8_t za, const uint8_t* b_nk, uint8_t zb,
                  int32_t multiplier, int32_t shift, int32_t zc, uint8_t* c) {
-  const int mi = int(m), ni = int(n), ki = int(k);
+  const int mi = static_cast<int>(m), ni = static_cast<int>(n),
+            ki = static_cast<int>(k);
   gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::RowMajor> lhs(a, mi,
                                                                        ki, ki);
   gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::ColMajor> rhs(b_nk, ki,
@@ -45,7 +46,8 @@ void GemmlowpRun(GemmlowpRunner* r, size_t m, size_t n, size_t k,
   // gemmlowp's offsets are added: -zero_point.
   gemmlowp::GemmWithOutputPipeline<uint8_t, uint8_t,
                                    gemmlowp::DefaultL8R8BitDepthParams>(
-      &r->context, lhs, rhs, &result, -int(za), -int(zb), pipeline);
+      &r->context, lhs, rhs, &result, -static_cast<int>(za),
+      -static_cast<int>(zb), pipeline);
 }
 
 bool GemmlowpNeedsAvx2() {

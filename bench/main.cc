@@ -16,6 +16,7 @@
 // Unless given, --benchmark_min_time=0.05 keeps a full run short; add
 // --benchmark_repetitions=5 --benchmark_report_aggregates_only=true for
 // medians (tools/qgemm-bench --repetitions 5 does).
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,33 +25,41 @@
 
 #include "problem.h"
 
+namespace qgemm_bench {
 namespace {
 
 std::string Join(const char* const* names, size_t count) {
   std::string s;
-  for (size_t i = 0; i < count; ++i)
+  for (size_t i = 0; i < count; ++i) {
     s += (i ? "," : "") + std::string(names[i]);
+  }
   return s;
+}
+
+int ParseThreads(const char* text) {
+  const int64_t n = std::strtoll(text, nullptr, 10);
+  return n < 1 ? 1 : (n > 1024 ? 1024 : static_cast<int>(n));
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  using namespace qgemm_bench;
+int Main(int argc, char** argv) {
   int threads = 1;
-  if (const char* env = std::getenv("QGEMM_BENCH_THREADS"))
-    threads = std::atoi(env);
+  if (const char* env = std::getenv("QGEMM_BENCH_THREADS")) {
+    threads = ParseThreads(env);
+  }
   bool real_time = false;
   std::string peer_max_isa;
-  if (const char* env = std::getenv("QGEMM_BENCH_PEER_MAX_ISA"))
+  if (const char* env = std::getenv("QGEMM_BENCH_PEER_MAX_ISA")) {
     peer_max_isa = env;
+  }
   std::vector<char*> args;
   static char default_min_time[] = "--benchmark_min_time=0.05";
   args.push_back(argv[0]);
   args.push_back(default_min_time);  // later flags override it
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--threads=", 10) == 0) {
-      threads = std::atoi(argv[i] + 10);
+      threads = ParseThreads(argv[i] + 10);
       continue;
     }
     if (std::strcmp(argv[i], "--real_time") == 0) {
@@ -102,12 +111,14 @@ int main(int argc, char** argv) {
   ConfigureOpenblasThreads(BenchThreads());
   // OpenBLAS picks its kernels when it is loaded: only the environment
   // (OPENBLAS_CORETYPE=Haswell, which tools/qgemm-bench sets) caps it.
-  if (!peer_max_isa.empty() && std::getenv("OPENBLAS_CORETYPE"))
+  if (!peer_max_isa.empty() && std::getenv("OPENBLAS_CORETYPE")) {
     capped +=
         std::string("openblas(") + std::getenv("OPENBLAS_CORETYPE") + ") ";
+  }
 #endif
-  if (!peer_max_isa.empty())
+  if (!peer_max_isa.empty()) {
     benchmark::AddCustomContext("peer_max_isa", peer_max_isa + ": " + capped);
+  }
   benchmark::AddCustomContext("qgemm_threads", std::to_string(BenchThreads()));
   benchmark::AddCustomContext("qgemm_timing",
                               real_time ? "real time" : "thread CPU time");
@@ -135,10 +146,14 @@ int main(int argc, char** argv) {
     }
   }
 
-  int args_count = int(args.size());
+  int args_count = static_cast<int>(args.size());
   benchmark::Initialize(&args_count, args.data());
   if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
 }
+
+}  // namespace qgemm_bench
+
+int main(int argc, char** argv) { return qgemm_bench::Main(argc, argv); }

@@ -19,7 +19,9 @@ namespace {
 
 std::vector<int8_t> WeightsMinus128(const std::vector<uint8_t>& b) {
   std::vector<int8_t> w(b.size());
-  for (size_t i = 0; i < b.size(); ++i) w[i] = int8_t(int(b[i]) - 128);
+  for (size_t i = 0; i < b.size(); ++i) {
+    w[i] = static_cast<int8_t>(static_cast<int>(b[i]) - 128);
+  }
   return w;
 }
 
@@ -31,16 +33,17 @@ void RunMatmul(benchmark::State& state, const Shape& s, Data d) {
   try {
     dnnl::engine eng(dnnl::engine::kind::cpu, 0);
     dnnl::stream strm(eng);
-    const memory::dim m = memory::dim(s.m), n = memory::dim(s.n),
-                      k = memory::dim(s.k);
+    const memory::dim m = static_cast<memory::dim>(s.m),
+                      n = static_cast<memory::dim>(s.n),
+                      k = static_cast<memory::dim>(s.k);
     memory::desc a_md({m, k}, dt::u8, tag::ab);
     memory::desc b_user_md({k, n}, dt::s8, tag::ba);  // n x k row-major
     memory::desc b_any_md({k, n}, dt::s8, tag::any);
     memory::desc c_md({m, n}, dt::u8, tag::ab);
     dnnl::primitive_attr attr;
     attr.set_output_scales(0, {p.real_multiplier});
-    attr.set_zero_points(DNNL_ARG_SRC, 0, {int32_t(p.za)});
-    attr.set_zero_points(DNNL_ARG_DST, 0, {int32_t(p.zc)});
+    attr.set_zero_points(DNNL_ARG_SRC, 0, {static_cast<int32_t>(p.za)});
+    attr.set_zero_points(DNNL_ARG_DST, 0, {static_cast<int32_t>(p.zc)});
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any_md, c_md),
                                     attr, eng);
     std::vector<int8_t> w = WeightsMinus128(p.b_nk);
@@ -75,10 +78,12 @@ void RunGemmU8S8S32(benchmark::State& state, const Shape& s, Data d) {
   const int32_t c_offset = 0;
   auto run = [&] {
     // Row-major C = (A - za) (W^T - 0), W n x k row-major.
-    return dnnl_gemm_u8s8s32('N', 'T', 'F', dnnl_dim_t(s.m), dnnl_dim_t(s.n),
-                             dnnl_dim_t(s.k), 1.0f, p.a.data(), dnnl_dim_t(s.k),
-                             p.za, w.data(), dnnl_dim_t(s.k), 0, 0.0f, c.data(),
-                             dnnl_dim_t(s.n), &c_offset);
+    return dnnl_gemm_u8s8s32('N', 'T', 'F', static_cast<dnnl_dim_t>(s.m),
+                             static_cast<dnnl_dim_t>(s.n),
+                             static_cast<dnnl_dim_t>(s.k), 1.0f, p.a.data(),
+                             static_cast<dnnl_dim_t>(s.k), p.za, w.data(),
+                             static_cast<dnnl_dim_t>(s.k), 0, 0.0f, c.data(),
+                             static_cast<dnnl_dim_t>(s.n), &c_offset);
   };
   if (run() != dnnl_success) {
     state.SkipWithError("dnnl_gemm_u8s8s32 failed");
@@ -100,8 +105,9 @@ void ConfigureOnednnThreads(int n) {
   // the calling thread's team size without linking OpenMP ourselves.
   using SetFn = void (*)(int);
   if (auto set =
-          reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads")))
+          reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))) {
     set(n);
+  }
 }
 
 bool CapOnednnIsa(const std::string& isa) {

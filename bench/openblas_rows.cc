@@ -14,9 +14,14 @@ namespace {
 void RunSgemm(benchmark::State& state, const Shape& s, Data d) {
   const Problem& p = GetProblem(s, d);
   std::vector<float> a(p.a.size()), b(p.b_nk.size()), c(s.m * s.n);
-  for (size_t i = 0; i < a.size(); ++i) a[i] = float(int(p.a[i]) - p.za);
-  for (size_t i = 0; i < b.size(); ++i) b[i] = float(int(p.b_nk[i]) - p.zb);
-  const int m = int(s.m), n = int(s.n), k = int(s.k);
+  for (size_t i = 0; i < a.size(); ++i) {
+    a[i] = static_cast<float>(static_cast<int>(p.a[i]) - p.za);
+  }
+  for (size_t i = 0; i < b.size(); ++i) {
+    b[i] = static_cast<float>(static_cast<int>(p.b_nk[i]) - p.zb);
+  }
+  const int m = static_cast<int>(s.m), n = static_cast<int>(s.n),
+            k = static_cast<int>(s.k);
   auto run = [&] {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f,
                 a.data(), k, b.data(), k, 0.0f, c.data(), n);

@@ -18,22 +18,25 @@ void RegisterPeaks() {
     benchmark::RegisterBenchmark("peak_exact_avx512vnni", [](benchmark::State&
                                                                  st) {
       for (auto _ : st) benchmark::DoNotOptimize(PeakExactAvx512Vnni());
-      st.counters["GOPs"] = Counter(double(kPeakVnniOpsPerCall) * 1e-9,
-                                    Counter::kIsIterationInvariantRate);
+      st.counters["GOPs"] =
+          Counter(static_cast<double>(kPeakVnniOpsPerCall) * 1e-9,
+                  Counter::kIsIterationInvariantRate);
       st.SetLabel("vpdpbusd zmm, 16 accumulators, registers only");
     })->Apply(TimeRow);
   }
   if (!__builtin_cpu_supports("avx2")) return;
   benchmark::RegisterBenchmark("peak_exact_avx2", [](benchmark::State& st) {
     for (auto _ : st) benchmark::DoNotOptimize(PeakExactAvx2());
-    st.counters["GOPs"] = Counter(double(kPeakExactOpsPerCall) * 1e-9,
-                                  Counter::kIsIterationInvariantRate);
+    st.counters["GOPs"] =
+        Counter(static_cast<double>(kPeakExactOpsPerCall) * 1e-9,
+                Counter::kIsIterationInvariantRate);
     st.SetLabel("vpmaddwd + vpaddd, 12 accumulators, registers only");
   })->Apply(TimeRow);
   benchmark::RegisterBenchmark("peak_u8s8_avx2", [](benchmark::State& st) {
     for (auto _ : st) benchmark::DoNotOptimize(PeakU8S8Avx2());
-    st.counters["GOPs"] = Counter(double(kPeakU8S8OpsPerCall) * 1e-9,
-                                  Counter::kIsIterationInvariantRate);
+    st.counters["GOPs"] =
+        Counter(static_cast<double>(kPeakU8S8OpsPerCall) * 1e-9,
+                Counter::kIsIterationInvariantRate);
     st.SetLabel("vpmaddubsw + vpmaddwd + vpaddd, 10 accumulators (saturates)");
   })->Apply(TimeRow);
 #endif

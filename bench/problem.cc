@@ -44,7 +44,10 @@ int g_threads = 1;
 void FillUniform(std::mt19937_64& rng, std::vector<uint8_t>& v, int lo,
                  int count) {
   // count consecutive values lo .. lo + count - 1, count <= 256.
-  for (auto& x : v) x = static_cast<uint8_t>(lo + int(rng() % unsigned(count)));
+  for (auto& x : v) {
+    x = static_cast<uint8_t>(
+        lo + static_cast<int>(rng() % static_cast<unsigned>(count)));
+  }
 }
 
 std::unique_ptr<Problem> BuildProblem(const Shape& s, Data d) {
@@ -63,23 +66,27 @@ std::unique_ptr<Problem> BuildProblem(const Shape& s, Data d) {
     FillUniform(rng, p->b_nk, 128 - 64, 129);
   }
   p->b_kn.resize(s.k * s.n);
-  for (size_t j = 0; j < s.n; ++j)
-    for (size_t kk = 0; kk < s.k; ++kk)
+  for (size_t j = 0; j < s.n; ++j) {
+    for (size_t kk = 0; kk < s.k; ++kk) {
       p->b_kn[kk * s.n + j] = p->b_nk[j * s.k + kk];
+    }
+  }
 
   // Standard deviations of the uniform data around the zero points; pick M
   // so that the output has a standard deviation of ~40 around zc.
   const double sd_a = std::sqrt((256.0 * 256.0 - 1) / 12);
   const double sd_b =
       d == Data::kFull ? sd_a : std::sqrt((129.0 * 129.0 - 1) / 12);
-  const float m_real = float(40.0 / (sd_a * sd_b * std::sqrt(double(s.k))));
-  qgemm_status st =
-      qgemm_quantize_multiplier(double(m_real), &p->multiplier, &p->shift);
+  const float m_real = static_cast<float>(
+      40.0 / (sd_a * sd_b * std::sqrt(static_cast<double>(s.k))));
+  qgemm_status st = qgemm_quantize_multiplier(static_cast<double>(m_real),
+                                              &p->multiplier, &p->shift);
   if (st != QGEMM_OK) Die("qgemm_quantize_multiplier", st);
   // A float's 24-bit mantissa fits M0's 31 bits: both forms are the same M.
-  if (std::ldexp(double(p->multiplier), p->shift - 31) != double(m_real)) {
+  if (std::ldexp(static_cast<double>(p->multiplier), p->shift - 31) !=
+      static_cast<double>(m_real)) {
     std::fprintf(stderr, "qgemm_bench: multiplier %.9g not exact in Q31\n",
-                 double(m_real));
+                 static_cast<double>(m_real));
     std::exit(1);
   }
   p->real_multiplier = m_real;
@@ -107,8 +114,10 @@ std::unique_ptr<Problem> BuildProblem(const Shape& s, Data d) {
 
 std::string Percent(size_t part, size_t whole) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g%%",
-                whole ? 100.0 * double(part) / double(whole) : 0.0);
+  std::snprintf(
+      buf, sizeof buf, "%.3g%%",
+      whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole)
+            : 0.0);
   return buf;
 }
 
@@ -147,12 +156,14 @@ Verdict CompareU8(const Problem& p, const uint8_t* c, size_t ldc) {
       const int ref = p.c_ref[i * s.n + j];
       if (got != ref) {
         ++v.n_diff;
-        v.max_diff = std::max(v.max_diff, double(std::abs(got - ref)));
+        v.max_diff =
+            std::max(v.max_diff, static_cast<double>(std::abs(got - ref)));
       }
-      double real = double(p.zc) +
-                    double(p.real_multiplier) * double(p.acc_ref[i * s.n + j]);
+      double real = static_cast<double>(p.zc) +
+                    static_cast<double>(p.real_multiplier) *
+                        static_cast<double>(p.acc_ref[i * s.n + j]);
       real = std::min(255.0, std::max(0.0, real));
-      if (std::fabs(double(got) - real) >= 1.0) v.exact = false;
+      if (std::fabs(static_cast<double>(got) - real) >= 1.0) v.exact = false;
     }
   }
   v.bytes_equal = v.n_diff == 0;
@@ -165,10 +176,11 @@ Verdict CompareS32(const Problem& p, const int32_t* c, size_t ldc) {
   v.n_outputs = s.m * s.n;
   for (size_t i = 0; i < s.m; ++i) {
     for (size_t j = 0; j < s.n; ++j) {
-      const int64_t d = int64_t(c[i * ldc + j]) - p.acc_ref[i * s.n + j];
+      const int64_t d =
+          static_cast<int64_t>(c[i * ldc + j]) - p.acc_ref[i * s.n + j];
       if (d != 0) {
         ++v.n_diff;
-        v.max_diff = std::max(v.max_diff, double(d < 0 ? -d : d));
+        v.max_diff = std::max(v.max_diff, static_cast<double>(d < 0 ? -d : d));
       }
     }
   }
@@ -183,7 +195,8 @@ Verdict CompareF32(const Problem& p, const float* c, size_t ldc) {
   v.n_outputs = s.m * s.n;
   for (size_t i = 0; i < s.m; ++i) {
     for (size_t j = 0; j < s.n; ++j) {
-      const double d = double(c[i * ldc + j]) - double(p.acc_ref[i * s.n + j]);
+      const double d = static_cast<double>(c[i * ldc + j]) -
+                       static_cast<double>(p.acc_ref[i * s.n + j]);
       if (d != 0) {
         ++v.n_diff;
         v.max_diff = std::max(v.max_diff, std::fabs(d));
@@ -202,7 +215,7 @@ void SetGemmCounters(benchmark::State& state, const Shape& shape,
       Counter(shape.Ops() * 1e-9, Counter::kIsIterationInvariantRate);
   state.counters["exact"] = v.exact ? 1 : 0;
   state.counters["bytes_equal"] = v.bytes_equal ? 1 : 0;
-  state.counters["n_diff"] = double(v.n_diff);
+  state.counters["n_diff"] = static_cast<double>(v.n_diff);
   state.counters["max_diff"] = v.max_diff;
   std::string label = v.exact ? "exact" : "INEXACT";
   if (v.bytes_equal) {

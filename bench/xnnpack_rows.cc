@@ -33,7 +33,9 @@ void RunXnnpack(benchmark::State& state, const Shape& s, Data d) {
     return;
   }
   pthreadpool_t pool =
-      BenchThreads() > 1 ? pthreadpool_create(size_t(BenchThreads())) : nullptr;
+      BenchThreads() > 1
+          ? pthreadpool_create(static_cast<size_t>(BenchThreads()))
+          : nullptr;
   std::vector<uint8_t> c(s.m * s.n);
   if (xnn_setup_fully_connected_nc_qu8(op, s.m, p.a.data(), c.data(), pool) !=
           xnn_status_success ||
