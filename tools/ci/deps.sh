@@ -49,4 +49,4 @@ QGEMM_BUILD_PACKAGES="cmake ninja-build g++ pkg-config python3 libcpu-features-d
   googletest libgtest-dev libbenchmark-dev libxsimd-dev libsimde-dev
   libgemmlowp-dev"
 # Peers the benchmark compares against (optional at build time).
-QGEMM_PEER_PACKAGES="libxnnpack-dev libpthreadpool-dev libdnnl-dev libopenblas-dev"
+QGEMM_PEER_PACKAGES="libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libdnnl-dev libopenblas-dev"
