@@ -87,6 +87,18 @@ __m256i Broadcast32(const uint8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+// Keeps each accumulator in its register from step to step: without it GCC
+// reassociates the vpaddd chains across the unrolled depth steps, computes
+// all products first and spills them.
+template <int kRows>
+__attribute__((always_inline)) inline void PinAccumulators(
+    __m256i (&acc)[kRows][2]) {
+#pragma GCC unroll 6
+  for (int i = 0; i < kRows; ++i) {
+    asm("" : "+x"(acc[i][0]), "+x"(acc[i][1]));
+  }
+}
+
 // Variant 0: see the drawing above.
 template <int kRows>
 __attribute__((always_inline)) inline void AccumulateExact(
@@ -110,6 +122,7 @@ __attribute__((always_inline)) inline void AccumulateExact(
         acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(ai, b0));
         acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(ai, b1));
       }
+      PinAccumulators(acc);
     }
     a += kMR * 2 * kKR;
     b += kNR * kKR;
@@ -142,16 +155,285 @@ __attribute__((always_inline)) inline void AccumulateNarrow(
         acc[i][1] = _mm256_add_epi32(
             acc[i][1], _mm256_madd_epi16(_mm256_maddubs_epi16(ai, b1), ones));
       }
+      PinAccumulators(acc);
     }
     a += kMR * kKR;
     b += kNR * kKR;
   }
 }
 
+// The 6-row loops are written in assembly: with intrinsics GCC keeps some
+// of the 12 accumulators on the stack (or reassociates the vpaddd chains and
+// spills the products), which costs a third of the speed. The operands pin
+// the accumulators to ymm0..ymm11 (ymm12..15 are clobbered temporaries).
+__attribute__((always_inline)) inline void AccumulateExact6(
+    const TileArgs& t, __m256i (&acc)[6][2]) {
+  for (int i = 0; i < 6; ++i) {
+    acc[i][0] = _mm256_setzero_si256();
+    acc[i][1] = _mm256_setzero_si256();
+  }
+  size_t blocks = t.k_padded / kKR;
+  if (blocks == 0) return;
+  const auto* a = static_cast<const uint8_t*>(t.a_panel);
+  const auto* b = static_cast<const uint8_t*>(t.b_panel);
+  asm volatile(
+      "1:\n"
+      "vpmovzxbw 0(%[b]), %%ymm12\n"
+      "vpmovzxbw 16(%[b]), %%ymm13\n"
+      "vpbroadcastd 0(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c00], %[c00]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c01], %[c01]\n"
+      "vpbroadcastd 16(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c10], %[c10]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c11], %[c11]\n"
+      "vpbroadcastd 32(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c20], %[c20]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c21], %[c21]\n"
+      "vpbroadcastd 48(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c30], %[c30]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c31], %[c31]\n"
+      "vpbroadcastd 64(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c40], %[c40]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c41], %[c41]\n"
+      "vpbroadcastd 80(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c50], %[c50]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c51], %[c51]\n"
+      "vpmovzxbw 32(%[b]), %%ymm12\n"
+      "vpmovzxbw 48(%[b]), %%ymm13\n"
+      "vpbroadcastd 4(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c00], %[c00]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c01], %[c01]\n"
+      "vpbroadcastd 20(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c10], %[c10]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c11], %[c11]\n"
+      "vpbroadcastd 36(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c20], %[c20]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c21], %[c21]\n"
+      "vpbroadcastd 52(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c30], %[c30]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c31], %[c31]\n"
+      "vpbroadcastd 68(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c40], %[c40]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c41], %[c41]\n"
+      "vpbroadcastd 84(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c50], %[c50]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c51], %[c51]\n"
+      "vpmovzxbw 64(%[b]), %%ymm12\n"
+      "vpmovzxbw 80(%[b]), %%ymm13\n"
+      "vpbroadcastd 8(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c00], %[c00]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c01], %[c01]\n"
+      "vpbroadcastd 24(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c10], %[c10]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c11], %[c11]\n"
+      "vpbroadcastd 40(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c20], %[c20]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c21], %[c21]\n"
+      "vpbroadcastd 56(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c30], %[c30]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c31], %[c31]\n"
+      "vpbroadcastd 72(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c40], %[c40]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c41], %[c41]\n"
+      "vpbroadcastd 88(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c50], %[c50]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c51], %[c51]\n"
+      "vpmovzxbw 96(%[b]), %%ymm12\n"
+      "vpmovzxbw 112(%[b]), %%ymm13\n"
+      "vpbroadcastd 12(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c00], %[c00]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c01], %[c01]\n"
+      "vpbroadcastd 28(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c10], %[c10]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c11], %[c11]\n"
+      "vpbroadcastd 44(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c20], %[c20]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c21], %[c21]\n"
+      "vpbroadcastd 60(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c30], %[c30]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c31], %[c31]\n"
+      "vpbroadcastd 76(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c40], %[c40]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c41], %[c41]\n"
+      "vpbroadcastd 92(%[a]), %%ymm14\n"
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c50], %[c50]\n"
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
+      "vpaddd %%ymm15, %[c51], %[c51]\n"
+      "add $96, %[a]\n"
+      "add $128, %[b]\n"
+      "dec %[n]\n"
+      "jnz 1b\n"
+      : [c00] "+x"(acc[0][0]), [c01] "+x"(acc[0][1]), [c10] "+x"(acc[1][0]), [c11] "+x"(acc[1][1]), [c20] "+x"(acc[2][0]), [c21] "+x"(acc[2][1]), [c30] "+x"(acc[3][0]), [c31] "+x"(acc[3][1]), [c40] "+x"(acc[4][0]), [c41] "+x"(acc[4][1]), [c50] "+x"(acc[5][0]), [c51] "+x"(acc[5][1]),
+        [a] "+r"(a), [b] "+r"(b), [n] "+r"(blocks)
+      : 
+      : "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");
+}
+
+__attribute__((always_inline)) inline void AccumulateNarrow6(
+    const TileArgs& t, __m256i (&acc)[6][2]) {
+  for (int i = 0; i < 6; ++i) {
+    acc[i][0] = _mm256_setzero_si256();
+    acc[i][1] = _mm256_setzero_si256();
+  }
+  size_t blocks = t.k_padded / kKR;
+  if (blocks == 0) return;
+  const auto* a = static_cast<const uint8_t*>(t.a_panel);
+  const auto* b = static_cast<const uint8_t*>(t.b_panel);
+  asm volatile(
+      "vpcmpeqw %%ymm13, %%ymm13, %%ymm13\n"
+      "vpsrlw $15, %%ymm13, %%ymm13\n"  // int16 ones
+      "1:\n"
+      "vpbroadcastd 0(%[a]), %%ymm14\n"
+      "vpmaddubsw 0(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c00], %[c00]\n"
+      "vpmaddubsw 32(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c01], %[c01]\n"
+      "vpbroadcastd 8(%[a]), %%ymm14\n"
+      "vpmaddubsw 0(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c10], %[c10]\n"
+      "vpmaddubsw 32(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c11], %[c11]\n"
+      "vpbroadcastd 16(%[a]), %%ymm14\n"
+      "vpmaddubsw 0(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c20], %[c20]\n"
+      "vpmaddubsw 32(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c21], %[c21]\n"
+      "vpbroadcastd 24(%[a]), %%ymm14\n"
+      "vpmaddubsw 0(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c30], %[c30]\n"
+      "vpmaddubsw 32(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c31], %[c31]\n"
+      "vpbroadcastd 32(%[a]), %%ymm14\n"
+      "vpmaddubsw 0(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c40], %[c40]\n"
+      "vpmaddubsw 32(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c41], %[c41]\n"
+      "vpbroadcastd 40(%[a]), %%ymm14\n"
+      "vpmaddubsw 0(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c50], %[c50]\n"
+      "vpmaddubsw 32(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c51], %[c51]\n"
+      "vpbroadcastd 4(%[a]), %%ymm14\n"
+      "vpmaddubsw 64(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c00], %[c00]\n"
+      "vpmaddubsw 96(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c01], %[c01]\n"
+      "vpbroadcastd 12(%[a]), %%ymm14\n"
+      "vpmaddubsw 64(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c10], %[c10]\n"
+      "vpmaddubsw 96(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c11], %[c11]\n"
+      "vpbroadcastd 20(%[a]), %%ymm14\n"
+      "vpmaddubsw 64(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c20], %[c20]\n"
+      "vpmaddubsw 96(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c21], %[c21]\n"
+      "vpbroadcastd 28(%[a]), %%ymm14\n"
+      "vpmaddubsw 64(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c30], %[c30]\n"
+      "vpmaddubsw 96(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c31], %[c31]\n"
+      "vpbroadcastd 36(%[a]), %%ymm14\n"
+      "vpmaddubsw 64(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c40], %[c40]\n"
+      "vpmaddubsw 96(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c41], %[c41]\n"
+      "vpbroadcastd 44(%[a]), %%ymm14\n"
+      "vpmaddubsw 64(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c50], %[c50]\n"
+      "vpmaddubsw 96(%[b]), %%ymm14, %%ymm15\n"
+      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
+      "vpaddd %%ymm15, %[c51], %[c51]\n"
+      "add $48, %[a]\n"
+      "add $128, %[b]\n"
+      "dec %[n]\n"
+      "jnz 1b\n"
+      : [c00] "+x"(acc[0][0]), [c01] "+x"(acc[0][1]), [c10] "+x"(acc[1][0]), [c11] "+x"(acc[1][1]), [c20] "+x"(acc[2][0]), [c21] "+x"(acc[2][1]), [c30] "+x"(acc[3][0]), [c31] "+x"(acc[3][1]), [c40] "+x"(acc[4][0]), [c41] "+x"(acc[4][1]), [c50] "+x"(acc[5][0]), [c51] "+x"(acc[5][1]),
+        [a] "+r"(a), [b] "+r"(b), [n] "+r"(blocks)
+      :
+      : "xmm13", "xmm14", "xmm15", "memory", "cc");
+}
+
 template <int kRows, bool kNarrow>
 __attribute__((always_inline)) inline void Accumulate(
     const TileArgs& t, __m256i (&acc)[kRows][2]) {
-  if (kNarrow) {
+  if constexpr (kRows == 6) {
+    if (kNarrow) {
+      AccumulateNarrow6(t, acc);
+    } else {
+      AccumulateExact6(t, acc);
+    }
+  } else if (kNarrow) {
     AccumulateNarrow<kRows>(t, acc);
   } else {
     AccumulateExact<kRows>(t, acc);
