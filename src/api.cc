@@ -14,6 +14,7 @@
 #include "dispatch/driver.h"
 #include "dispatch/isa.h"
 #include "dispatch/memory.h"
+#include "src/api_internal.h"
 #include "src/last_error.h"
 
 struct qgemm_packed_b {
@@ -24,6 +25,12 @@ struct qgemm_packed_b {
   uint8_t* panels;    // num_panels * panel_bytes
   int32_t* col_sums;  // num_panels * NR
 };
+
+namespace qgemm {
+uint32_t PackedBVariant(const qgemm_packed_b* p) {
+  return p == nullptr ? 0 : p->variant;
+}
+}  // namespace qgemm
 
 namespace {
 

@@ -13,11 +13,12 @@ namespace {
 constexpr uint8_t kSentinel = 0xA5;
 constexpr size_t kGuardBytes = 256;
 
-void Fill(std::vector<uint8_t>& v, Data d, std::mt19937& rng, bool is_b,
-          size_t pair_stride) {
+void Fill(std::vector<uint8_t>& v, Data d, std::mt19937& rng, bool is_b) {
   std::uniform_int_distribution<int> byte(0, 255);
   switch (d) {
     case Data::kRandom:
+    case Data::kPairEdgeB:
+    case Data::kPairLimitB:
       for (auto& x : v) x = static_cast<uint8_t>(byte(rng));
       break;
     case Data::kExtremes:
@@ -31,29 +32,43 @@ void Fill(std::vector<uint8_t>& v, Data d, std::mt19937& rng, bool is_b,
       for (auto& x : v) x = static_cast<uint8_t>(near(rng));
       break;
     }
-    case Data::kPairEdgeB: {
-      // Consecutive depth entries (k, k+1) sit pair_stride bytes apart;
-      // make |b0-128| + |b1-128| land on 127, 128, 129 or far beyond.
-      std::uniform_int_distribution<int> pick(0, 127);
-      for (auto& x : v) x = static_cast<uint8_t>(byte(rng));
-      for (size_t i = 0; i + pair_stride < v.size(); i += 2 * pair_stride) {
-        for (size_t j = i; j < i + pair_stride && j + pair_stride < v.size();
-             ++j) {
-          const int s = 127 + static_cast<int>(rng() % 3);  // 127..129
-          const int d0 = pick(rng) % (s + 1);
-          const int d1 = s - d0;
-          const int sign0 = (rng() & 1) ? 1 : -1, sign1 = (rng() & 1) ? 1 : -1;
-          v[j] = static_cast<uint8_t>(std::clamp(128 + sign0 * d0, 0, 255));
-          v[j + pair_stride] =
-              static_cast<uint8_t>(std::clamp(128 + sign1 * d1, 0, 255));
-        }
-      }
-      break;
-    }
   }
 }
 
 }  // namespace
+
+std::vector<uint8_t> MakeB(Data d, size_t k, size_t n, bool nk,
+                           std::mt19937& rng) {
+  std::vector<uint8_t> v(k * n);
+  Fill(v, d, rng, true);
+  if (d != Data::kPairEdgeB && d != Data::kPairLimitB) return v;
+  // Depth pairs (kk, kk+1), kk even, of one column: the pairs a u8 x s8
+  // kernel sums. |b0-128| + |b1-128| lands on 127 or 128 (kPairLimitB: the
+  // largest sums where vpmaddubsw is still exact), or also 129 (kPairEdgeB:
+  // just past it).
+  const int top = d == Data::kPairLimitB ? 128 : 129;
+  std::uniform_int_distribution<int> sum(127, top);
+  std::uniform_int_distribution<int> pick(0, 128);
+  const auto at = [&](size_t kk, size_t j) -> uint8_t& {
+    return v[nk ? j * k + kk : kk * n + j];
+  };
+  for (size_t j = 0; j < n; ++j) {
+    for (size_t kk = 0; kk + 1 < k; kk += 2) {
+      const int s = sum(rng);
+      int d0 = pick(rng) % (s + 1);
+      int d1 = s - d0;
+      // b - 128 spans [-128, 127]: +128 needs the sign minus.
+      const int sign0 = (d0 == 128 || (rng() & 1)) ? -1 : 1;
+      const int sign1 = (d1 == 128 || (rng() & 1)) ? -1 : 1;
+      if (d0 > 128) d0 = 128;
+      if (d1 > 128) d1 = 128;
+      at(kk, j) = static_cast<uint8_t>(128 + sign0 * d0);
+      at(kk + 1, j) = static_cast<uint8_t>(128 + sign1 * d1);
+    }
+  }
+  return v;
+}
+
 
 std::string GemmCase::Name() const {
   std::ostringstream s;
@@ -78,13 +93,11 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
   std::vector<uint8_t> b(std::max<size_t>(1, b_rows * ldb), kSentinel);
   {
     std::vector<uint8_t> live(gc.m * gc.k);
-    Fill(live, gc.a_data, rng, false, 1);
+    Fill(live, gc.a_data, rng, false);
     for (size_t i = 0; i < gc.m; ++i) {
       std::memcpy(&a[i * lda], &live[i * gc.k], gc.k);
     }
-    // Pair stride: consecutive k entries are n apart in KN, 1 apart in NK.
-    std::vector<uint8_t> liveb(gc.k * gc.n);
-    Fill(liveb, gc.b_data, rng, true, nk ? 1 : gc.n);
+    const std::vector<uint8_t> liveb = MakeB(gc.b_data, gc.k, gc.n, nk, rng);
     for (size_t r = 0; r < b_rows; ++r) {
       std::memcpy(&b[r * ldb], &liveb[r * b_cols], b_cols);
     }
@@ -351,7 +364,7 @@ std::vector<GemmCase> AdversarialCases(size_t mr, size_t nr, size_t kr) {
     add(c);
   }
   // Weight ranges on both sides of any narrow fast path.
-  for (Data d : {Data::kNarrowB, Data::kPairEdgeB}) {
+  for (Data d : {Data::kNarrowB, Data::kPairEdgeB, Data::kPairLimitB}) {
     for (uint8_t zb : {uint8_t{128}, uint8_t{0}, uint8_t{255}}) {
       GemmCase c;
       c.m = mr + 3;

@@ -20,7 +20,8 @@ enum class Data {
   kExtremes,   // 0 and 255 only
   kMax,        // all 255 (A) / 0 or 255 with zero points at the far end
   kNarrowB,    // |b - 128| <= 64: the "trained weights" range
-  kPairEdgeB,  // B pairs with |b0-128| + |b1-128| around 128 exactly
+  kPairEdgeB,  // B pairs with |b0-128| + |b1-128| in 127..129
+  kPairLimitB, // B pairs with |b0-128| + |b1-128| in 127..128 (never above)
 };
 
 enum class Call {
@@ -47,6 +48,12 @@ struct GemmCase {
 
   std::string Name() const;
 };
+
+// The math B (k x n) of a case as stored: k x n row-major, or n x k when
+// nk. Pair data (kPairEdgeB, kPairLimitB) is placed on the depth pairs
+// (kk, kk+1), kk even, of each column, whatever the layout.
+std::vector<uint8_t> MakeB(Data d, size_t k, size_t n, bool nk,
+                           std::mt19937& rng);
 
 // Runs one case with ctx (may be NULL) and call kind; returns "" on
 // success or a description of the first mismatch.
