@@ -81,362 +81,127 @@ using avx2::kKR;
 using avx2::kMR;
 using avx2::kNR;
 
-__m256i Broadcast32(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm256_set1_epi32(v);
-}
+// The depth loops are inline assembly: with intrinsics GCC keeps some of the
+// 12 accumulators on the stack, or reassociates the vpaddd chains across the
+// unrolled steps and spills the products, which costs a third of the speed.
+// Each loop zeroes and returns all 12 accumulators (outputs pinned to
+// ymm0..ymm11 by the 4 clobbered temporaries) and updates the first ROWS
+// rows. Operands: %[a] A panel, %[b] B panel, %[n] depth blocks of kKR.
 
-// Keeps each accumulator in its register from step to step: without it GCC
-// reassociates the vpaddd chains across the unrolled depth steps, computes
-// all products first and spills them.
-template <int kRows>
-__attribute__((always_inline)) inline void PinAccumulators(
-    __m256i (&acc)[kRows][2]) {
-#pragma GCC unroll 6
-  for (int i = 0; i < kRows; ++i) {
-    asm("" : "+x"(acc[i][0]), "+x"(acc[i][1]));
-  }
-}
+// Variant 0, row i, depth pair p of the block: ymm12/13 = B columns 0-7 /
+// 8-15 as int16 pairs, ymm14 = (a_i[k], a_i[k+1]) broadcast.
+#define QGEMM_EXACT_ROW(i, p)                            \
+  "vpbroadcastd " #i "*16+" #p "*4(%[a]), %%ymm14\n\t"  \
+  "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"               \
+  "vpaddd %%ymm15, %[c" #i "0], %[c" #i "0]\n\t"        \
+  "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"               \
+  "vpaddd %%ymm15, %[c" #i "1], %[c" #i "1]\n\t"
+// Zero-extends the pair's 32 bytes of B (layout in pack.cc: vpunpcklbw
+// yields columns 0-7, vpunpckhbw columns 8-15).
+#define QGEMM_EXACT_PAIR(ROWS, p)                        \
+  "vmovdqu " #p "*32(%[b]), %%ymm13\n\t"                 \
+  "vpunpcklbw %[zero], %%ymm13, %%ymm12\n\t"             \
+  "vpunpckhbw %[zero], %%ymm13, %%ymm13\n\t" ROWS(p)
 
-// Variant 0: see the drawing above.
-template <int kRows>
-__attribute__((always_inline)) inline void AccumulateExact(
-    const TileArgs& t, __m256i (&acc)[kRows][2]) {
-  for (int i = 0; i < kRows; ++i) {
-    acc[i][0] = _mm256_setzero_si256();
-    acc[i][1] = _mm256_setzero_si256();
-  }
-  const auto* a = static_cast<const uint8_t*>(t.a_panel);
-  const auto* b = static_cast<const uint8_t*>(t.b_panel);
-  for (size_t blocks = t.k_padded / kKR; blocks != 0; --blocks) {
-#pragma GCC unroll 4
-    for (int p = 0; p < 4; ++p) {
-      const __m256i b0 = _mm256_cvtepu8_epi16(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 32 * p)));
-      const __m256i b1 = _mm256_cvtepu8_epi16(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 32 * p + 16)));
-#pragma GCC unroll 6
-      for (int i = 0; i < kRows; ++i) {
-        const __m256i ai = Broadcast32(a + 16 * i + 4 * p);
-        acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(ai, b0));
-        acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(ai, b1));
-      }
-      PinAccumulators(acc);
-    }
-    a += kMR * 2 * kKR;
-    b += kNR * kKR;
-  }
-}
+// Variant 1, row i, depth quad q of the block: ymm14 = a_i[k..k+3]
+// broadcast, ymm13 = int16 ones; B (int8) is read from memory.
+#define QGEMM_NARROW_ROW(i, q)                           \
+  "vpbroadcastd " #i "*8+" #q "*4(%[a]), %%ymm14\n\t"   \
+  "vpmaddubsw " #q "*64(%[b]), %%ymm14, %%ymm15\n\t"     \
+  "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n\t"               \
+  "vpaddd %%ymm15, %[c" #i "0], %[c" #i "0]\n\t"        \
+  "vpmaddubsw " #q "*64+32(%[b]), %%ymm14, %%ymm15\n\t"  \
+  "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n\t"               \
+  "vpaddd %%ymm15, %[c" #i "1], %[c" #i "1]\n\t"
 
-// Variant 1: see the drawing and the exactness argument above.
-template <int kRows>
-__attribute__((always_inline)) inline void AccumulateNarrow(
-    const TileArgs& t, __m256i (&acc)[kRows][2]) {
-  for (int i = 0; i < kRows; ++i) {
-    acc[i][0] = _mm256_setzero_si256();
-    acc[i][1] = _mm256_setzero_si256();
-  }
-  const __m256i ones = _mm256_set1_epi16(1);
-  const auto* a = static_cast<const uint8_t*>(t.a_panel);
-  const auto* b = static_cast<const uint8_t*>(t.b_panel);
-  for (size_t blocks = t.k_padded / kKR; blocks != 0; --blocks) {
-#pragma GCC unroll 2
-    for (int q = 0; q < 2; ++q) {
-      const __m256i b0 =
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * q));
-      const __m256i b1 = _mm256_loadu_si256(
-          reinterpret_cast<const __m256i*>(b + 64 * q + 32));
-#pragma GCC unroll 6
-      for (int i = 0; i < kRows; ++i) {
-        const __m256i ai = Broadcast32(a + 8 * i + 4 * q);
-        acc[i][0] = _mm256_add_epi32(
-            acc[i][0], _mm256_madd_epi16(_mm256_maddubs_epi16(ai, b0), ones));
-        acc[i][1] = _mm256_add_epi32(
-            acc[i][1], _mm256_madd_epi16(_mm256_maddubs_epi16(ai, b1), ones));
-      }
-      PinAccumulators(acc);
-    }
-    a += kMR * kKR;
-    b += kNR * kKR;
-  }
-}
+#define QGEMM_ROWS1(R, s) R(0, s)
+#define QGEMM_ROWS2(R, s) QGEMM_ROWS1(R, s) R(1, s)
+#define QGEMM_ROWS3(R, s) QGEMM_ROWS2(R, s) R(2, s)
+#define QGEMM_ROWS4(R, s) QGEMM_ROWS3(R, s) R(3, s)
+#define QGEMM_ROWS5(R, s) QGEMM_ROWS4(R, s) R(4, s)
+#define QGEMM_ROWS6(R, s) QGEMM_ROWS5(R, s) R(5, s)
 
-// The 6-row loops are written in assembly: with intrinsics GCC keeps some
-// of the 12 accumulators on the stack (or reassociates the vpaddd chains and
-// spills the products), which costs a third of the speed. The operands pin
-// the accumulators to ymm0..ymm11 (ymm12..15 are clobbered temporaries).
-__attribute__((always_inline)) inline void AccumulateExact6(
-    const TileArgs& t, __m256i (&acc)[6][2]) {
-  for (int i = 0; i < 6; ++i) {
-    acc[i][0] = _mm256_setzero_si256();
-    acc[i][1] = _mm256_setzero_si256();
-  }
-  size_t blocks = t.k_padded / kKR;
-  if (blocks == 0) return;
-  const auto* a = static_cast<const uint8_t*>(t.a_panel);
-  const auto* b = static_cast<const uint8_t*>(t.b_panel);
-  asm volatile(
-      "1:\n"
-      "vpmovzxbw 0(%[b]), %%ymm12\n"
-      "vpmovzxbw 16(%[b]), %%ymm13\n"
-      "vpbroadcastd 0(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c00], %[c00]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c01], %[c01]\n"
-      "vpbroadcastd 16(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c10], %[c10]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c11], %[c11]\n"
-      "vpbroadcastd 32(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c20], %[c20]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c21], %[c21]\n"
-      "vpbroadcastd 48(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c30], %[c30]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c31], %[c31]\n"
-      "vpbroadcastd 64(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c40], %[c40]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c41], %[c41]\n"
-      "vpbroadcastd 80(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c50], %[c50]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c51], %[c51]\n"
-      "vpmovzxbw 32(%[b]), %%ymm12\n"
-      "vpmovzxbw 48(%[b]), %%ymm13\n"
-      "vpbroadcastd 4(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c00], %[c00]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c01], %[c01]\n"
-      "vpbroadcastd 20(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c10], %[c10]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c11], %[c11]\n"
-      "vpbroadcastd 36(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c20], %[c20]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c21], %[c21]\n"
-      "vpbroadcastd 52(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c30], %[c30]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c31], %[c31]\n"
-      "vpbroadcastd 68(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c40], %[c40]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c41], %[c41]\n"
-      "vpbroadcastd 84(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c50], %[c50]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c51], %[c51]\n"
-      "vpmovzxbw 64(%[b]), %%ymm12\n"
-      "vpmovzxbw 80(%[b]), %%ymm13\n"
-      "vpbroadcastd 8(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c00], %[c00]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c01], %[c01]\n"
-      "vpbroadcastd 24(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c10], %[c10]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c11], %[c11]\n"
-      "vpbroadcastd 40(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c20], %[c20]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c21], %[c21]\n"
-      "vpbroadcastd 56(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c30], %[c30]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c31], %[c31]\n"
-      "vpbroadcastd 72(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c40], %[c40]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c41], %[c41]\n"
-      "vpbroadcastd 88(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c50], %[c50]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c51], %[c51]\n"
-      "vpmovzxbw 96(%[b]), %%ymm12\n"
-      "vpmovzxbw 112(%[b]), %%ymm13\n"
-      "vpbroadcastd 12(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c00], %[c00]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c01], %[c01]\n"
-      "vpbroadcastd 28(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c10], %[c10]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c11], %[c11]\n"
-      "vpbroadcastd 44(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c20], %[c20]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c21], %[c21]\n"
-      "vpbroadcastd 60(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c30], %[c30]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c31], %[c31]\n"
-      "vpbroadcastd 76(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c40], %[c40]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c41], %[c41]\n"
-      "vpbroadcastd 92(%[a]), %%ymm14\n"
-      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c50], %[c50]\n"
-      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n"
-      "vpaddd %%ymm15, %[c51], %[c51]\n"
-      "add $96, %[a]\n"
-      "add $128, %[b]\n"
-      "dec %[n]\n"
-      "jnz 1b\n"
-      : [c00] "+x"(acc[0][0]), [c01] "+x"(acc[0][1]), [c10] "+x"(acc[1][0]), [c11] "+x"(acc[1][1]), [c20] "+x"(acc[2][0]), [c21] "+x"(acc[2][1]), [c30] "+x"(acc[3][0]), [c31] "+x"(acc[3][1]), [c40] "+x"(acc[4][0]), [c41] "+x"(acc[4][1]), [c50] "+x"(acc[5][0]), [c51] "+x"(acc[5][1]),
-        [a] "+r"(a), [b] "+r"(b), [n] "+r"(blocks)
-      : 
-      : "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");
-}
+#define QGEMM_ZERO_ACC                                                    \
+  "vpxor %[c00], %[c00], %[c00]\n\t" "vpxor %[c01], %[c01], %[c01]\n\t"   \
+  "vpxor %[c10], %[c10], %[c10]\n\t" "vpxor %[c11], %[c11], %[c11]\n\t"   \
+  "vpxor %[c20], %[c20], %[c20]\n\t" "vpxor %[c21], %[c21], %[c21]\n\t"   \
+  "vpxor %[c30], %[c30], %[c30]\n\t" "vpxor %[c31], %[c31], %[c31]\n\t"   \
+  "vpxor %[c40], %[c40], %[c40]\n\t" "vpxor %[c41], %[c41], %[c41]\n\t"   \
+  "vpxor %[c50], %[c50], %[c50]\n\t" "vpxor %[c51], %[c51], %[c51]\n\t"
 
-__attribute__((always_inline)) inline void AccumulateNarrow6(
-    const TileArgs& t, __m256i (&acc)[6][2]) {
-  for (int i = 0; i < 6; ++i) {
-    acc[i][0] = _mm256_setzero_si256();
-    acc[i][1] = _mm256_setzero_si256();
-  }
-  size_t blocks = t.k_padded / kKR;
-  if (blocks == 0) return;
-  const auto* a = static_cast<const uint8_t*>(t.a_panel);
-  const auto* b = static_cast<const uint8_t*>(t.b_panel);
-  asm volatile(
-      "vpcmpeqw %%ymm13, %%ymm13, %%ymm13\n"
-      "vpsrlw $15, %%ymm13, %%ymm13\n"  // int16 ones
-      "1:\n"
-      "vpbroadcastd 0(%[a]), %%ymm14\n"
-      "vpmaddubsw 0(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c00], %[c00]\n"
-      "vpmaddubsw 32(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c01], %[c01]\n"
-      "vpbroadcastd 8(%[a]), %%ymm14\n"
-      "vpmaddubsw 0(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c10], %[c10]\n"
-      "vpmaddubsw 32(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c11], %[c11]\n"
-      "vpbroadcastd 16(%[a]), %%ymm14\n"
-      "vpmaddubsw 0(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c20], %[c20]\n"
-      "vpmaddubsw 32(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c21], %[c21]\n"
-      "vpbroadcastd 24(%[a]), %%ymm14\n"
-      "vpmaddubsw 0(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c30], %[c30]\n"
-      "vpmaddubsw 32(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c31], %[c31]\n"
-      "vpbroadcastd 32(%[a]), %%ymm14\n"
-      "vpmaddubsw 0(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c40], %[c40]\n"
-      "vpmaddubsw 32(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c41], %[c41]\n"
-      "vpbroadcastd 40(%[a]), %%ymm14\n"
-      "vpmaddubsw 0(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c50], %[c50]\n"
-      "vpmaddubsw 32(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c51], %[c51]\n"
-      "vpbroadcastd 4(%[a]), %%ymm14\n"
-      "vpmaddubsw 64(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c00], %[c00]\n"
-      "vpmaddubsw 96(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c01], %[c01]\n"
-      "vpbroadcastd 12(%[a]), %%ymm14\n"
-      "vpmaddubsw 64(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c10], %[c10]\n"
-      "vpmaddubsw 96(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c11], %[c11]\n"
-      "vpbroadcastd 20(%[a]), %%ymm14\n"
-      "vpmaddubsw 64(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c20], %[c20]\n"
-      "vpmaddubsw 96(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c21], %[c21]\n"
-      "vpbroadcastd 28(%[a]), %%ymm14\n"
-      "vpmaddubsw 64(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c30], %[c30]\n"
-      "vpmaddubsw 96(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c31], %[c31]\n"
-      "vpbroadcastd 36(%[a]), %%ymm14\n"
-      "vpmaddubsw 64(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c40], %[c40]\n"
-      "vpmaddubsw 96(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c41], %[c41]\n"
-      "vpbroadcastd 44(%[a]), %%ymm14\n"
-      "vpmaddubsw 64(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c50], %[c50]\n"
-      "vpmaddubsw 96(%[b]), %%ymm14, %%ymm15\n"
-      "vpmaddwd %%ymm13, %%ymm15, %%ymm15\n"
-      "vpaddd %%ymm15, %[c51], %[c51]\n"
-      "add $48, %[a]\n"
-      "add $128, %[b]\n"
-      "dec %[n]\n"
-      "jnz 1b\n"
-      : [c00] "+x"(acc[0][0]), [c01] "+x"(acc[0][1]), [c10] "+x"(acc[1][0]), [c11] "+x"(acc[1][1]), [c20] "+x"(acc[2][0]), [c21] "+x"(acc[2][1]), [c30] "+x"(acc[3][0]), [c31] "+x"(acc[3][1]), [c40] "+x"(acc[4][0]), [c41] "+x"(acc[4][1]), [c50] "+x"(acc[5][0]), [c51] "+x"(acc[5][1]),
-        [a] "+r"(a), [b] "+r"(b), [n] "+r"(blocks)
-      :
-      : "xmm13", "xmm14", "xmm15", "memory", "cc");
-}
+#define QGEMM_ACC_OUTPUTS                                                  \
+  [c00] "=&x"(acc[0][0]), [c01] "=&x"(acc[0][1]), [c10] "=&x"(acc[1][0]), \
+      [c11] "=&x"(acc[1][1]), [c20] "=&x"(acc[2][0]),                     \
+      [c21] "=&x"(acc[2][1]), [c30] "=&x"(acc[3][0]),                     \
+      [c31] "=&x"(acc[3][1]), [c40] "=&x"(acc[4][0]),                     \
+      [c41] "=&x"(acc[4][1]), [c50] "=&x"(acc[5][0]),                     \
+      [c51] "=&x"(acc[5][1]), [a] "+r"(a), [b] "+r"(b), [n] "+r"(n)
 
+// B streams from memory when A is short (GEMV): ask for it 2 KiB ahead.
+#define QGEMM_PREFETCH_B \
+  "prefetcht0 2048(%[b])\n\t" "prefetcht0 2048+64(%[b])\n\t"
+
+#define QGEMM_EXACT_LOOP(ROWS, rows)                                       \
+  asm volatile(QGEMM_ZERO_ACC                                              \
+               "test %[n], %[n]\n\t"                                       \
+               "jz 2f\n\t"                                                 \
+               "1:\n\t" QGEMM_PREFETCH_B QGEMM_EXACT_PAIR(ROWS, 0) QGEMM_EXACT_PAIR(ROWS, 1) \
+                   QGEMM_EXACT_PAIR(ROWS, 2) QGEMM_EXACT_PAIR(ROWS, 3)     \
+               "add $" #rows "*16, %[a]\n\t"                               \
+               "sub $-128, %[b]\n\t"                                       \
+               "dec %[n]\n\t"                                              \
+               "jnz 1b\n\t"                                                \
+               "2:\n\t"                                                    \
+               : QGEMM_ACC_OUTPUTS                                         \
+               : [zero] "m"(zero)                                          \
+               : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory")
+
+#define QGEMM_NARROW_LOOP(ROWS, rows)                                      \
+  asm volatile(QGEMM_ZERO_ACC                                              \
+               "vpcmpeqw %%ymm13, %%ymm13, %%ymm13\n\t"                    \
+               "vpsrlw $15, %%ymm13, %%ymm13\n\t"                          \
+               "test %[n], %[n]\n\t"                                       \
+               "jz 2f\n\t"                                                 \
+               "1:\n\t" QGEMM_PREFETCH_B ROWS(QGEMM_NARROW_ROW, 0) ROWS(QGEMM_NARROW_ROW, 1) \
+               "add $" #rows "*8, %[a]\n\t"                                \
+               "sub $-128, %[b]\n\t"                                       \
+               "dec %[n]\n\t"                                              \
+               "jnz 1b\n\t"                                                \
+               "2:\n\t"                                                    \
+               : QGEMM_ACC_OUTPUTS                                         \
+               :                                                           \
+               : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory")
+
+#define QGEMM_EXACT_ROWS1(p) QGEMM_ROWS1(QGEMM_EXACT_ROW, p)
+#define QGEMM_EXACT_ROWS2(p) QGEMM_ROWS2(QGEMM_EXACT_ROW, p)
+#define QGEMM_EXACT_ROWS3(p) QGEMM_ROWS3(QGEMM_EXACT_ROW, p)
+#define QGEMM_EXACT_ROWS4(p) QGEMM_ROWS4(QGEMM_EXACT_ROW, p)
+#define QGEMM_EXACT_ROWS5(p) QGEMM_ROWS5(QGEMM_EXACT_ROW, p)
+#define QGEMM_EXACT_ROWS6(p) QGEMM_ROWS6(QGEMM_EXACT_ROW, p)
+
+// Fills acc[0..5][0..1] with the tile's sum over the whole depth; rows
+// >= kRows are zero.
 template <int kRows, bool kNarrow>
-__attribute__((always_inline)) inline void Accumulate(
-    const TileArgs& t, __m256i (&acc)[kRows][2]) {
-  if constexpr (kRows == 6) {
-    if (kNarrow) {
-      AccumulateNarrow6(t, acc);
-    } else {
-      AccumulateExact6(t, acc);
-    }
-  } else if (kNarrow) {
-    AccumulateNarrow<kRows>(t, acc);
+__attribute__((always_inline)) inline void Accumulate(const TileArgs& t,
+                                                      __m256i (&acc)[6][2]) {
+  const auto* a = static_cast<const uint8_t*>(t.a_panel);
+  const auto* b = static_cast<const uint8_t*>(t.b_panel);
+  size_t n = t.k_padded / kKR;
+  if constexpr (kNarrow) {
+    if constexpr (kRows == 1) QGEMM_NARROW_LOOP(QGEMM_ROWS1, 1);
+    if constexpr (kRows == 2) QGEMM_NARROW_LOOP(QGEMM_ROWS2, 2);
+    if constexpr (kRows == 3) QGEMM_NARROW_LOOP(QGEMM_ROWS3, 3);
+    if constexpr (kRows == 4) QGEMM_NARROW_LOOP(QGEMM_ROWS4, 4);
+    if constexpr (kRows == 5) QGEMM_NARROW_LOOP(QGEMM_ROWS5, 5);
+    if constexpr (kRows == 6) QGEMM_NARROW_LOOP(QGEMM_ROWS6, 6);
   } else {
-    AccumulateExact<kRows>(t, acc);
+    const __m256i zero = _mm256_setzero_si256();
+    if constexpr (kRows == 1) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS1, 1);
+    if constexpr (kRows == 2) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS2, 2);
+    if constexpr (kRows == 3) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS3, 3);
+    if constexpr (kRows == 4) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS4, 4);
+    if constexpr (kRows == 5) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS5, 5);
+    if constexpr (kRows == 6) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS6, 6);
   }
 }
 
@@ -542,7 +307,7 @@ void StoreRowU8(uint8_t* dst, __m128i v, size_t n) {
 template <int kRows, bool kNarrow>
 void GemmU8Tile(const TileArgs* args) {
   const TileArgs& t = *args;
-  __m256i acc[kRows][2];
+  __m256i acc[6][2];
   Accumulate<kRows, kNarrow>(t, acc);
 
   const Columns8 c0 = LoadColumns8(t.cols, 0), c1 = LoadColumns8(t.cols, 8);
@@ -564,7 +329,8 @@ void GemmU8Tile(const TileArgs* args) {
     const int i1 = i + 1 < kRows ? i + 1 : i;
     const __m256i r0 = _mm256_set1_epi32(t.row_offset[i]);
     const __m256i r1 = _mm256_set1_epi32(t.row_offset[i1]);
-    const auto out = [&](__m256i a, __m256i r, const Columns8& cs) {
+    const auto out = [&](__m256i a, __m256i r, const Columns8& cs)
+                         __attribute__((always_inline)) {
       return Requantize8(_mm256_add_epi32(_mm256_add_epi32(a, r), cs.offset),
                          cs, clamp, any_left, any_min_mult);
     };
@@ -585,7 +351,7 @@ void GemmU8Tile(const TileArgs* args) {
 template <int kRows, bool kNarrow>
 void GemmS32Tile(const TileArgs* args) {
   const TileArgs& t = *args;
-  __m256i acc[kRows][2];
+  __m256i acc[6][2];
   Accumulate<kRows, kNarrow>(t, acc);
 
   const __m256i off0 = _mm256_loadu_si256(

@@ -68,8 +68,9 @@ void StoreColumnSums(__m256i lo, __m256i hi, size_t n_eff, int32_t* col_sums) {
   for (size_t j = n_eff; j < kNR; ++j) col_sums[j] = 0;
 }
 
-// Variant 0, B is k x n: per depth pair p, 32 bytes
-//   b[2p][0] b[2p+1][0] b[2p][1] b[2p+1][1] ... b[2p][15] b[2p+1][15].
+// Variant 0, B is k x n: per depth pair p, 32 bytes holding the byte pairs
+// (b[2p][j], b[2p+1][j]) of columns 0-3, 8-11, 4-7, 12-15 in that order, so
+// that vpunpcklbw / vpunpckhbw with zero (in-lane) give columns 0-7 / 8-15.
 void PackBExactKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
                   uint8_t* out, int32_t* col_sums) {
   const size_t pairs = RoundUp(k, kKR) / 2;
@@ -82,10 +83,12 @@ void PackBExactKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
         r + 1 < k ? LoadUpTo16(b + (r + 1) * ldb, n_eff) : _mm_setzero_si128();
     AddColumns(x0, &lo, &hi);
     AddColumns(x1, &lo, &hi);
+    const __m128i cols0_7 = _mm_unpacklo_epi8(x0, x1);
+    const __m128i cols8_15 = _mm_unpackhi_epi8(x0, x1);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * p),
-                     _mm_unpacklo_epi8(x0, x1));
+                     _mm_unpacklo_epi64(cols0_7, cols8_15));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * p + 16),
-                     _mm_unpackhi_epi8(x0, x1));
+                     _mm_unpackhi_epi64(cols0_7, cols8_15));
   }
   StoreColumnSums(lo, hi, n_eff, col_sums);
 }
@@ -137,9 +140,11 @@ void PackBNK(uint32_t variant, size_t k, size_t n_eff, const uint8_t* b,
     const uint8_t* col = b + j * ldb;
     col_sums[j] = SumBytes(col, k);
     if (variant == kExactVariant) {
+      // Byte offset of column j's pair (see PackBExactKN).
+      const size_t pos = ((j / 4) & 1) * 16 + (j / 8) * 8 + (j % 4) * 2;
       for (size_t p = 0; 2 * p < k; ++p) {
-        out[32 * p + 2 * j] = col[2 * p];
-        if (2 * p + 1 < k) out[32 * p + 2 * j + 1] = col[2 * p + 1];
+        out[32 * p + pos] = col[2 * p];
+        if (2 * p + 1 < k) out[32 * p + pos + 1] = col[2 * p + 1];
       }
     } else {
       uint8_t* dst = out + (j / 8) * 32 + (j % 8) * 4;
@@ -220,14 +225,17 @@ void PackAPanel(uint32_t variant, size_t k, size_t m_eff, const uint8_t* a,
                 size_t lda, void* panel, int32_t* row_sums) {
   const size_t blocks = RoundUp(k, kKR) / kKR;
   const size_t row_bytes = ARowBlockBytes(variant);
-  const size_t block_bytes = kMR * row_bytes;
+  // A block holds the m_eff live rows only (the kernel for m_eff rows reads
+  // nothing else); the rest of the panel is zeroed.
+  const size_t block_bytes = m_eff * row_bytes;
   auto* out = static_cast<uint8_t*>(panel);
+  if (m_eff < kMR) {
+    std::memset(out + blocks * block_bytes, 0,
+                blocks * (kMR - m_eff) * row_bytes);
+  }
   for (size_t i = 0; i < kMR; ++i) {
     uint8_t* dst = out + i * row_bytes;
     if (i >= m_eff) {
-      for (size_t blk = 0; blk < blocks; ++blk) {
-        std::memset(dst + blk * block_bytes, 0, row_bytes);
-      }
       row_sums[i] = 0;
       continue;
     }
