@@ -240,29 +240,51 @@ void PackAPanel(uint32_t variant, size_t k, size_t m_eff, const uint8_t* a,
       continue;
     }
     const uint8_t* row = a + i * lda;
-    __m128i sum = _mm_setzero_si128();
+    // The driver packs panels one after another: fetch this row of the next
+    // panel while this one is packed (prefetches never fault).
+    for (size_t off = 0; off < k; off += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(row + kMR * lda + off),
+                   _MM_HINT_T0);
+    }
+    __m256i sums = _mm256_setzero_si256();
     size_t blk = 0;
-    if (variant == kExactVariant) {
-      for (; blk + 2 <= k / kKR; blk += 2) {
-        const __m128i x =
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + blk * kKR));
-        sum = _mm_add_epi64(sum, _mm_sad_epu8(x, _mm_setzero_si128()));
+    // Four depth blocks (32 bytes of the row) per step.
+    for (; blk + 4 <= k / kKR; blk += 4) {
+      const __m256i x =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + blk * kKR));
+      sums = _mm256_add_epi64(sums, _mm256_sad_epu8(x, _mm256_setzero_si256()));
+      uint8_t* d = dst + blk * block_bytes;
+      if (variant == kExactVariant) {
+        const __m256i lo = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(x));
+        const __m256i hi = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(x, 1));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d),
+                         _mm256_castsi256_si128(lo));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + block_bytes),
+                         _mm256_extracti128_si256(lo, 1));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 2 * block_bytes),
+                         _mm256_castsi256_si128(hi));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 3 * block_bytes),
+                         _mm256_extracti128_si256(hi, 1));
+      } else {
+        const __m128i lo = _mm256_castsi256_si128(x);
+        const __m128i hi = _mm256_extracti128_si256(x, 1);
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(d), lo);
+        _mm_storeh_pd(reinterpret_cast<double*>(d + block_bytes),
+                      _mm_castsi128_pd(lo));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(d + 2 * block_bytes), hi);
+        _mm_storeh_pd(reinterpret_cast<double*>(d + 3 * block_bytes),
+                      _mm_castsi128_pd(hi));
+      }
+    }
+    __m128i sum = _mm_add_epi64(_mm256_castsi256_si128(sums),
+                                _mm256_extracti128_si256(sums, 1));
+    for (; blk < blocks; ++blk) {
+      const __m128i x = LoadUpTo8(row + blk * kKR, k - blk * kKR);
+      sum = _mm_add_epi64(sum, _mm_sad_epu8(x, _mm_setzero_si128()));
+      if (variant == kExactVariant) {
         _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + blk * block_bytes),
                          _mm_cvtepu8_epi16(x));
-        _mm_storeu_si128(
-            reinterpret_cast<__m128i*>(dst + (blk + 1) * block_bytes),
-            _mm_cvtepu8_epi16(_mm_srli_si128(x, 8)));
-      }
-      for (; blk < blocks; ++blk) {
-        const __m128i x = LoadUpTo8(row + blk * kKR, k - blk * kKR);
-        sum = _mm_add_epi64(sum, _mm_sad_epu8(x, _mm_setzero_si128()));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + blk * block_bytes),
-                         _mm_cvtepu8_epi16(x));
-      }
-    } else {
-      for (; blk < blocks; ++blk) {
-        const __m128i x = LoadUpTo8(row + blk * kKR, k - blk * kKR);
-        sum = _mm_add_epi64(sum, _mm_sad_epu8(x, _mm_setzero_si128()));
+      } else {
         _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + blk * block_bytes),
                          x);
       }
