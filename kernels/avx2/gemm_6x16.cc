@@ -10,30 +10,34 @@
 //     row 5  [ acc[5][0] ]   [ acc[5][1] ]
 //
 // plus two B registers, one broadcast A register and one product register.
-// A tile with m_eff < 6 rows runs an instantiation with only m_eff rows (a
-// GEMV row costs one row, not six).
+// A tile with m_eff < 6 rows runs a loop over only its m_eff rows (a GEMV
+// row costs one row, not six), and its A panel holds only those rows.
 //
 // Variant 0, exact for all uint8 data (KR = 8, depth padded with zeros):
 //
-//   A panel, int16 (zero-extended), per depth block of 8 (96 bytes):
-//     row 0: a0[k..k+7] | row 1: a1[k..k+7] | ... | row 5: a5[k..k+7]
-//   B panel, uint8, per depth pair (k, k+1), k even (32 bytes):
-//     b[k][0] b[k+1][0] b[k][1] b[k+1][1] ... b[k][15] b[k+1][15]
+//   A panel, int16 (zero-extended), per depth block of 8 (16 * m_eff bytes):
+//     row 0: a0[k..k+7] | row 1: a1[k..k+7] | ... | row m_eff-1
+//   B panel, uint8, per depth pair (k, k+1), k even (32 bytes), byte pairs
+//   (b[k][j], b[k+1][j]) of the columns in this order:
+//     | 0 1 2 3 | 8 9 10 11 | 4 5 6 7 | 12 13 14 15 |
 //
-//   step (one depth pair):  B0 = vpmovzxbw(bytes 0..15)    columns 0..7
-//                           B1 = vpmovzxbw(bytes 16..31)   columns 8..15
+//   step (one depth pair):  L  = vmovdqu (32 bytes)
+//                           B0 = vpunpcklbw(L, 0)   int16 pairs, columns 0-7
+//                           B1 = vpunpckhbw(L, 0)   columns 8-15 (in-lane
+//                                unpacking is why the columns interleave)
 //     for each row i:       A  = vpbroadcastd (a_i[k], a_i[k+1])
 //                           acc[i][h] += vpmaddwd(A, Bh)
 //   vpmaddwd multiplies int16 lanes and adds adjacent products into int32:
 //   a[k]*b[k][j] + a[k+1]*b[k+1][j] <= 2*255*255 = 130050, exact. vpaddd
 //   wraps modulo 2^32, the ring DESIGN.md's accumulator lives in.
-//   Instructions per step: 2 vpmovzxbw + 6 vpbroadcastd (loads) + 12
-//   vpmaddwd + 12 vpaddd = 192 multiply-accumulates.
+//   Instructions per step: 1 load + 2 vpunpck + 6 vpbroadcastd (loads) + 12
+//   vpmaddwd + 12 vpaddd = 192 multiply-accumulates: 26 vector ALU ops
+//   where the register-only peak loop needs 24.
 //
 // Variant 1, "narrow" weights (KR = 8):
 //
-//   A panel, uint8, per depth block of 8 (48 bytes):
-//     row 0: a0[k..k+7] | ... | row 5: a5[k..k+7]
+//   A panel, uint8, per depth block of 8 (8 * m_eff bytes):
+//     row 0: a0[k..k+7] | ... | row m_eff-1
 //   B panel, int8 b' = b - 128, per depth quad k..k+3 (64 bytes):
 //     col 0: b'[k..k+3][0] | col 1 | ... | col 7 || col 8 | ... | col 15
 //
