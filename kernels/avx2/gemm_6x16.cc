@@ -68,7 +68,8 @@
 //     wraps to INT32_MIN, is flipped to INT32_MAX
 //   RDBPOT(x, right): (x >>a right) + (x & mask > (mask >> 1) + (x < 0)),
 //     mask = 2^right - 1, per lane (vpsravd)
-//   clamp to [c_min - zc, c_max - zc], add zc (exact), vpackssdw/vpackuswb.
+//   + zc and clamp on the narrowed values: vpackssdw, vpaddsw zc, vpackuswb,
+//     vpmaxub c_min, vpminub c_max (exact: see GemmU8Tile).
 // Only m_eff x n_eff of C is written: full rows with one 16-byte store,
 // partial rows with 8/4/2/1-byte stores (int32 output: vpmaskmovd).
 #include <immintrin.h>
@@ -238,16 +239,12 @@ Columns8 LoadColumns8(const TileColumns& c, size_t j) {
   return s;
 }
 
-struct Clamp8 {
-  __m256i lo, hi, zero_point;
-};
-
-// DESIGN.md's output stage on 8 lanes; x already holds the int32 sum with
+// DESIGN.md's output stage on 8 lanes up to the zero point and clamp (done
+// on the packed bytes, see GemmU8Tile); x already holds the int32 sum with
 // the row and column offsets. any_left / any_min_mult: tile-wide flags that
 // skip steps which are the identity for every lane.
 __attribute__((always_inline)) inline __m256i Requantize8(
-    __m256i x, const Columns8& c, const Clamp8& clamp, bool any_left,
-    bool any_min_mult) {
+    __m256i x, const Columns8& c, bool any_left, bool any_min_mult) {
   if (any_left) {
     const __m256i shifted = _mm256_sllv_epi32(x, c.left);
     const __m256i fits =
@@ -275,11 +272,8 @@ __attribute__((always_inline)) inline __m256i Requantize8(
   const __m256i rem = _mm256_and_si256(y, c.rem_mask);
   const __m256i threshold =
       _mm256_sub_epi32(c.half_mask, _mm256_srai_epi32(y, 31));
-  y = _mm256_sub_epi32(_mm256_srav_epi32(y, c.right),
-                       _mm256_cmpgt_epi32(rem, threshold));
-  // Clamp, then add the zero point (exact: the clamped value is small).
-  y = _mm256_min_epi32(_mm256_max_epi32(y, clamp.lo), clamp.hi);
-  return _mm256_add_epi32(y, clamp.zero_point);
+  return _mm256_sub_epi32(_mm256_srav_epi32(y, c.right),
+                          _mm256_cmpgt_epi32(rem, threshold));
 }
 
 // Stores the first n (< 16 or 16) bytes of v.
@@ -319,10 +313,16 @@ void GemmU8Tile(const TileArgs* args) {
   const __m256i min_any = _mm256_or_si256(c0.mult_min, c1.mult_min);
   const bool any_left = !_mm256_testz_si256(left_any, left_any);
   const bool any_min_mult = !_mm256_testz_si256(min_any, min_any);
-  const int32_t zc = t.clamp->c_zero_point;
-  const Clamp8 clamp = {_mm256_set1_epi32(t.clamp->c_min - zc),
-                        _mm256_set1_epi32(t.clamp->c_max - zc),
-                        _mm256_set1_epi32(zc)};
+  // y = clamp(x + zc, c_min, c_max) through saturating steps: vpackssdw
+  // (int16), vpaddsw zc, vpackuswb (uint8), then vpmaxub/vpminub. Each step
+  // is monotone, and wherever vpackssdw or vpaddsw saturates, x + zc is
+  // already below 0 or above 255 (0 <= zc <= 255), where vpackuswb then
+  // gives 0 or 255 as clamp(x + zc, 0, 255) does. So the uint8 equals
+  // clamp(x + zc, 0, 255), and clamping it to [c_min, c_max], a sub-range,
+  // gives clamp(x + zc, c_min, c_max) exactly.
+  const __m256i zc = _mm256_set1_epi16(static_cast<int16_t>(t.clamp->c_zero_point));
+  const __m256i c_min = _mm256_set1_epi8(static_cast<char>(t.clamp->c_min));
+  const __m256i c_max = _mm256_set1_epi8(static_cast<char>(t.clamp->c_max));
   // vpackssdw/vpackuswb interleave 128-bit lanes; this puts row i's 16
   // bytes in the low half and row i+1's in the high half.
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
@@ -336,15 +336,19 @@ void GemmU8Tile(const TileArgs* args) {
     const auto out = [&](__m256i a, __m256i r, const Columns8& cs)
                          __attribute__((always_inline)) {
       return Requantize8(_mm256_add_epi32(_mm256_add_epi32(a, r), cs.offset),
-                         cs, clamp, any_left, any_min_mult);
+                         cs, any_left, any_min_mult);
     };
-    const __m256i w0 = _mm256_packs_epi32(out(acc[i][0], r0, c0),
-                                          out(acc[i][1], r0, c1));
-    const __m256i w1 = i1 != i ? _mm256_packs_epi32(out(acc[i1][0], r1, c0),
-                                                    out(acc[i1][1], r1, c1))
-                               : w0;
-    const __m256i bytes =
-        _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w0, w1), order);
+    const __m256i w0 = _mm256_adds_epi16(
+        _mm256_packs_epi32(out(acc[i][0], r0, c0), out(acc[i][1], r0, c1)),
+        zc);
+    const __m256i w1 =
+        i1 != i ? _mm256_adds_epi16(_mm256_packs_epi32(out(acc[i1][0], r1, c0),
+                                                       out(acc[i1][1], r1, c1)),
+                                    zc)
+                : w0;
+    const __m256i clamped = _mm256_min_epu8(
+        _mm256_max_epu8(_mm256_packus_epi16(w0, w1), c_min), c_max);
+    const __m256i bytes = _mm256_permutevar8x32_epi32(clamped, order);
     StoreRowU8(c + i * t.ldc, _mm256_castsi256_si128(bytes), t.n_eff);
     if (i1 != i) {
       StoreRowU8(c + i1 * t.ldc, _mm256_extracti128_si256(bytes, 1), t.n_eff);
