@@ -210,6 +210,21 @@ __attribute__((always_inline)) inline void Accumulate(const TileArgs& t,
   }
 }
 
+// Constants of the output stage, read as memory operands (kept in registers
+// they would compete with the 12 accumulators; GCC rematerializes them).
+alignas(32) constexpr int64_t kNudge[4] = {int64_t{1} << 30, int64_t{1} << 30,
+                                           int64_t{1} << 30, int64_t{1} << 30};
+alignas(32) constexpr int32_t kInt32Min[8] = {INT32_MIN, INT32_MIN, INT32_MIN,
+                                              INT32_MIN, INT32_MIN, INT32_MIN,
+                                              INT32_MIN, INT32_MIN};
+alignas(32) constexpr int32_t kInt32Max[8] = {INT32_MAX, INT32_MAX, INT32_MAX,
+                                              INT32_MAX, INT32_MAX, INT32_MAX,
+                                              INT32_MAX, INT32_MAX};
+
+__m256i Constant(const void* p) {
+  return _mm256_load_si256(static_cast<const __m256i*>(p));
+}
+
 // Output-stage constants of 8 columns.
 struct Columns8 {
   __m256i offset;     // col_offset
@@ -230,7 +245,7 @@ Columns8 LoadColumns8(const TileColumns& c, size_t j) {
   s.offset = load(c.col_offset);
   s.mult_even = load(c.multiplier);
   s.mult_odd = _mm256_srli_epi64(s.mult_even, 32);
-  s.mult_min = _mm256_cmpeq_epi32(s.mult_even, _mm256_set1_epi32(INT32_MIN));
+  s.mult_min = _mm256_cmpeq_epi32(s.mult_even, Constant(kInt32Min));
   s.left = load(c.left_shift);
   s.right = load(c.right_shift);
   s.rem_mask = _mm256_sub_epi32(
@@ -241,31 +256,33 @@ Columns8 LoadColumns8(const TileColumns& c, size_t j) {
 
 // DESIGN.md's output stage on 8 lanes up to the zero point and clamp (done
 // on the packed bytes, see GemmU8Tile); x already holds the int32 sum with
-// the row and column offsets. any_left / any_min_mult: tile-wide flags that
-// skip steps which are the identity for every lane.
-__attribute__((always_inline)) inline __m256i Requantize8(
-    __m256i x, const Columns8& c, bool any_left, bool any_min_mult) {
-  if (any_left) {
+// the row and column offsets. kGeneral = false skips the steps that are the
+// identity when no column has a left shift and no multiplier is INT32_MIN
+// (the tile checks; the API rejects negative multipliers anyway).
+template <bool kGeneral>
+__attribute__((always_inline)) inline __m256i Requantize8(__m256i x,
+                                                          const Columns8& c) {
+  if (kGeneral) {
     const __m256i shifted = _mm256_sllv_epi32(x, c.left);
     const __m256i fits =
         _mm256_cmpeq_epi32(_mm256_srav_epi32(shifted, c.left), x);
     // x < 0 ? INT32_MIN : INT32_MAX
     const __m256i saturated =
-        _mm256_xor_si256(_mm256_srai_epi32(x, 31), _mm256_set1_epi32(INT32_MAX));
+        _mm256_xor_si256(_mm256_srai_epi32(x, 31), Constant(kInt32Max));
     x = _mm256_blendv_epi8(saturated, shifted, fits);
   }
   // SaturatingRoundingDoublingHighMul.
-  const __m256i nudge = _mm256_set1_epi64x(int64_t{1} << 30);
   const __m256i even = _mm256_srli_epi64(
-      _mm256_add_epi64(_mm256_mul_epi32(x, c.mult_even), nudge), 31);
+      _mm256_add_epi64(_mm256_mul_epi32(x, c.mult_even), Constant(kNudge)),
+      31);
   const __m256i odd = _mm256_slli_epi64(
-      _mm256_add_epi64(
-          _mm256_mul_epi32(_mm256_srli_epi64(x, 32), c.mult_odd), nudge),
+      _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), c.mult_odd),
+                       Constant(kNudge)),
       1);
   __m256i y = _mm256_blend_epi32(even, odd, 0xAA);
-  if (any_min_mult) {
+  if (kGeneral) {
     const __m256i both_min = _mm256_and_si256(
-        c.mult_min, _mm256_cmpeq_epi32(x, _mm256_set1_epi32(INT32_MIN)));
+        c.mult_min, _mm256_cmpeq_epi32(x, Constant(kInt32Min)));
     y = _mm256_xor_si256(y, both_min);  // INT32_MIN -> INT32_MAX
   }
   // RoundingDivideByPOT.
@@ -302,17 +319,12 @@ void StoreRowU8(uint8_t* dst, __m128i v, size_t n) {
   if (n & 1) *dst = static_cast<uint8_t>(_mm_cvtsi128_si32(v));
 }
 
-template <int kRows, bool kNarrow>
-void GemmU8Tile(const TileArgs* args) {
-  const TileArgs& t = *args;
-  __m256i acc[6][2];
-  Accumulate<kRows, kNarrow>(t, acc);
-
-  const Columns8 c0 = LoadColumns8(t.cols, 0), c1 = LoadColumns8(t.cols, 8);
-  const __m256i left_any = _mm256_or_si256(c0.left, c1.left);
-  const __m256i min_any = _mm256_or_si256(c0.mult_min, c1.mult_min);
-  const bool any_left = !_mm256_testz_si256(left_any, left_any);
-  const bool any_min_mult = !_mm256_testz_si256(min_any, min_any);
+// Requantizes the first kRows rows of the tile and stores m_eff x n_eff.
+template <int kRows, bool kGeneral>
+__attribute__((always_inline)) inline void StoreU8(const TileArgs& t,
+                                                   const Columns8& c0,
+                                                   const Columns8& c1,
+                                                   const __m256i (&acc)[6][2]) {
   // y = clamp(x + zc, c_min, c_max) through saturating steps: vpackssdw
   // (int16), vpaddsw zc, vpackuswb (uint8), then vpmaxub/vpminub. Each step
   // is monotone, and wherever vpackssdw or vpaddsw saturates, x + zc is
@@ -335,8 +347,8 @@ void GemmU8Tile(const TileArgs* args) {
     const __m256i r1 = _mm256_set1_epi32(t.row_offset[i1]);
     const auto out = [&](__m256i a, __m256i r, const Columns8& cs)
                          __attribute__((always_inline)) {
-      return Requantize8(_mm256_add_epi32(_mm256_add_epi32(a, r), cs.offset),
-                         cs, any_left, any_min_mult);
+      return Requantize8<kGeneral>(
+          _mm256_add_epi32(_mm256_add_epi32(a, r), cs.offset), cs);
     };
     const __m256i w0 = _mm256_adds_epi16(
         _mm256_packs_epi32(out(acc[i][0], r0, c0), out(acc[i][1], r0, c1)),
@@ -353,6 +365,22 @@ void GemmU8Tile(const TileArgs* args) {
     if (i1 != i) {
       StoreRowU8(c + i1 * t.ldc, _mm256_extracti128_si256(bytes, 1), t.n_eff);
     }
+  }
+}
+
+template <int kRows, bool kNarrow>
+void GemmU8Tile(const TileArgs* args) {
+  const TileArgs& t = *args;
+  __m256i acc[6][2];
+  Accumulate<kRows, kNarrow>(t, acc);
+  const Columns8 c0 = LoadColumns8(t.cols, 0), c1 = LoadColumns8(t.cols, 8);
+  const __m256i left_any = _mm256_or_si256(c0.left, c1.left);
+  const __m256i min_any = _mm256_or_si256(c0.mult_min, c1.mult_min);
+  if (_mm256_testz_si256(left_any, left_any) &&
+      _mm256_testz_si256(min_any, min_any)) {
+    StoreU8<kRows, false>(t, c0, c1, acc);
+  } else {
+    StoreU8<kRows, true>(t, c0, c1, acc);
   }
 }
 
