@@ -142,9 +142,11 @@ using avx2::kNR;
       [c41] "=&x"(acc[4][1]), [c50] "=&x"(acc[5][0]),                     \
       [c51] "=&x"(acc[5][1]), [a] "+r"(a), [b] "+r"(b), [n] "+r"(n)
 
-// B streams from memory when A is short (GEMV): ask for it 2 KiB ahead.
+// B streams from memory when A is short (GEMV): ask for it 8 KiB ahead
+// (measured on 1x4096x4096: 2 KiB 52, 8 KiB 60 GOP/s exact; 16 KiB no
+// better).
 #define QGEMM_PREFETCH_B \
-  "prefetcht0 2048(%[b])\n\t" "prefetcht0 2048+64(%[b])\n\t"
+  "prefetcht0 8192(%[b])\n\t" "prefetcht0 8192+64(%[b])\n\t"
 
 #define QGEMM_EXACT_LOOP(ROWS, rows)                                       \
   asm volatile(QGEMM_ZERO_ACC                                              \
