@@ -57,8 +57,8 @@ TEST_F(Avx2VariantTest, GeneratedDataLandsOnBothSides) {
   for (bool nk : {false, true}) {
     for (size_t k : {2, 9, 33, 64, 105}) {
       for (size_t n : {1, 16, 17, 40}) {
-        SCOPED_TRACE(testing::Message() << "k=" << k << " n=" << n
-                                        << (nk ? " NK" : " KN"));
+        SCOPED_TRACE(testing::Message()
+                     << "k=" << k << " n=" << n << (nk ? " NK" : " KN"));
         auto b = MakeB(Data::kNarrowB, k, n, nk, rng);
         EXPECT_EQ(ExpectedVariant(b, k, n, nk), 1u);
         EXPECT_EQ(Pack(b, k, n, nk), 1u);

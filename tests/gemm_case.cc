@@ -69,7 +69,6 @@ std::vector<uint8_t> MakeB(Data d, size_t k, size_t n, bool nk,
   return v;
 }
 
-
 std::string GemmCase::Name() const {
   std::ostringstream s;
   s << m << "x" << n << "x" << k << "_pad" << lda_pad << "." << ldb_pad << "."

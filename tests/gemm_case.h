@@ -16,12 +16,12 @@
 namespace qgemm_test {
 
 enum class Data {
-  kRandom,     // uniform bytes
-  kExtremes,   // 0 and 255 only
-  kMax,        // all 255 (A) / 0 or 255 with zero points at the far end
-  kNarrowB,    // |b - 128| <= 64: the "trained weights" range
-  kPairEdgeB,  // B pairs with |b0-128| + |b1-128| in 127..129
-  kPairLimitB, // B pairs with |b0-128| + |b1-128| in 127..128 (never above)
+  kRandom,      // uniform bytes
+  kExtremes,    // 0 and 255 only
+  kMax,         // all 255 (A) / 0 or 255 with zero points at the far end
+  kNarrowB,     // |b - 128| <= 64: the "trained weights" range
+  kPairEdgeB,   // B pairs with |b0-128| + |b1-128| in 127..129
+  kPairLimitB,  // B pairs with |b0-128| + |b1-128| in 127..128 (never above)
 };
 
 enum class Call {

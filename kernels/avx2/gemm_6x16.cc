@@ -93,6 +93,7 @@ using avx2::kNR;
 // ymm0..ymm11 by the 4 clobbered temporaries) and updates the first ROWS
 // rows. Operands: %[a] A panel, %[b] B panel, %[n] depth blocks of kKR.
 
+// clang-format off
 // Variant 0, row i, depth pair p of the block: ymm12/13 = B columns 0-7 /
 // 8-15 as int16 pairs, ymm14 = (a_i[k], a_i[k+1]) broadcast.
 #define QGEMM_EXACT_ROW(i, p)                            \
@@ -145,15 +146,17 @@ using avx2::kNR;
 // B streams from memory when A is short (GEMV): ask for it 8 KiB ahead
 // (measured on 1x4096x4096: 2 KiB 52, 8 KiB 60 GOP/s exact; 16 KiB no
 // better).
-#define QGEMM_PREFETCH_B \
-  "prefetcht0 8192(%[b])\n\t" "prefetcht0 8192+64(%[b])\n\t"
+#define QGEMM_PREFETCH_B                                                   \
+  "prefetcht0 8192(%[b])\n\t"                                             \
+  "prefetcht0 8192+64(%[b])\n\t"
 
 #define QGEMM_EXACT_LOOP(ROWS, rows)                                       \
   asm volatile(QGEMM_ZERO_ACC                                              \
                "test %[n], %[n]\n\t"                                       \
                "jz 2f\n\t"                                                 \
-               "1:\n\t" QGEMM_PREFETCH_B QGEMM_EXACT_PAIR(ROWS, 0) QGEMM_EXACT_PAIR(ROWS, 1) \
-                   QGEMM_EXACT_PAIR(ROWS, 2) QGEMM_EXACT_PAIR(ROWS, 3)     \
+               "1:\n\t" QGEMM_PREFETCH_B                                 \
+               QGEMM_EXACT_PAIR(ROWS, 0) QGEMM_EXACT_PAIR(ROWS, 1)         \
+               QGEMM_EXACT_PAIR(ROWS, 2) QGEMM_EXACT_PAIR(ROWS, 3)         \
                "add $" #rows "*16, %[a]\n\t"                               \
                "sub $-128, %[b]\n\t"                                       \
                "dec %[n]\n\t"                                              \
@@ -169,7 +172,8 @@ using avx2::kNR;
                "vpsrlw $15, %%ymm13, %%ymm13\n\t"                          \
                "test %[n], %[n]\n\t"                                       \
                "jz 2f\n\t"                                                 \
-               "1:\n\t" QGEMM_PREFETCH_B ROWS(QGEMM_NARROW_ROW, 0) ROWS(QGEMM_NARROW_ROW, 1) \
+               "1:\n\t" QGEMM_PREFETCH_B                                 \
+               ROWS(QGEMM_NARROW_ROW, 0) ROWS(QGEMM_NARROW_ROW, 1)         \
                "add $" #rows "*8, %[a]\n\t"                                \
                "sub $-128, %[b]\n\t"                                       \
                "dec %[n]\n\t"                                              \
@@ -185,6 +189,8 @@ using avx2::kNR;
 #define QGEMM_EXACT_ROWS4(p) QGEMM_ROWS4(QGEMM_EXACT_ROW, p)
 #define QGEMM_EXACT_ROWS5(p) QGEMM_ROWS5(QGEMM_EXACT_ROW, p)
 #define QGEMM_EXACT_ROWS6(p) QGEMM_ROWS6(QGEMM_EXACT_ROW, p)
+
+// clang-format on
 
 // Fills acc[0..5][0..1] with the tile's sum over the whole depth; rows
 // >= kRows are zero.
@@ -275,8 +281,7 @@ __attribute__((always_inline)) inline __m256i Requantize8(__m256i x,
   }
   // SaturatingRoundingDoublingHighMul.
   const __m256i even = _mm256_srli_epi64(
-      _mm256_add_epi64(_mm256_mul_epi32(x, c.mult_even), Constant(kNudge)),
-      31);
+      _mm256_add_epi64(_mm256_mul_epi32(x, c.mult_even), Constant(kNudge)), 31);
   const __m256i odd = _mm256_slli_epi64(
       _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), c.mult_odd),
                        Constant(kNudge)),
@@ -334,7 +339,8 @@ __attribute__((always_inline)) inline void StoreU8(const TileArgs& t,
   // gives 0 or 255 as clamp(x + zc, 0, 255) does. So the uint8 equals
   // clamp(x + zc, 0, 255), and clamping it to [c_min, c_max], a sub-range,
   // gives clamp(x + zc, c_min, c_max) exactly.
-  const __m256i zc = _mm256_set1_epi16(static_cast<int16_t>(t.clamp->c_zero_point));
+  const __m256i zc =
+      _mm256_set1_epi16(static_cast<int16_t>(t.clamp->c_zero_point));
   const __m256i c_min = _mm256_set1_epi8(static_cast<char>(t.clamp->c_min));
   const __m256i c_max = _mm256_set1_epi8(static_cast<char>(t.clamp->c_max));
   // vpackssdw/vpackuswb interleave 128-bit lanes; this puts row i's 16
@@ -348,13 +354,12 @@ __attribute__((always_inline)) inline void StoreU8(const TileArgs& t,
     const __m256i r0 = _mm256_set1_epi32(t.row_offset[i]);
     const __m256i r1 = _mm256_set1_epi32(t.row_offset[i1]);
     const auto out = [&](__m256i a, __m256i r, const Columns8& cs)
-                         __attribute__((always_inline)) {
+        __attribute__((always_inline)) {
       return Requantize8<kGeneral>(
           _mm256_add_epi32(_mm256_add_epi32(a, r), cs.offset), cs);
     };
     const __m256i w0 = _mm256_adds_epi16(
-        _mm256_packs_epi32(out(acc[i][0], r0, c0), out(acc[i][1], r0, c1)),
-        zc);
+        _mm256_packs_epi32(out(acc[i][0], r0, c0), out(acc[i][1], r0, c1)), zc);
     const __m256i w1 =
         i1 != i ? _mm256_adds_epi16(_mm256_packs_epi32(out(acc[i1][0], r1, c0),
                                                        out(acc[i1][1], r1, c1)),
@@ -392,8 +397,8 @@ void GemmS32Tile(const TileArgs* args) {
   __m256i acc[6][2];
   Accumulate<kRows, kNarrow>(t, acc);
 
-  const __m256i off0 = _mm256_loadu_si256(
-      reinterpret_cast<const __m256i*>(t.cols.col_offset));
+  const __m256i off0 =
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.cols.col_offset));
   const __m256i off1 = _mm256_loadu_si256(
       reinterpret_cast<const __m256i*>(t.cols.col_offset + 8));
   const __m256i n = _mm256_set1_epi32(static_cast<int32_t>(t.n_eff));
@@ -423,24 +428,36 @@ void GemmS32Tile(const TileArgs* args) {
 template <bool kNarrow>
 void GemmU8(const TileArgs* t) {
   switch (t->m_eff) {
-    case 1: return GemmU8Tile<1, kNarrow>(t);
-    case 2: return GemmU8Tile<2, kNarrow>(t);
-    case 3: return GemmU8Tile<3, kNarrow>(t);
-    case 4: return GemmU8Tile<4, kNarrow>(t);
-    case 5: return GemmU8Tile<5, kNarrow>(t);
-    default: return GemmU8Tile<6, kNarrow>(t);
+    case 1:
+      return GemmU8Tile<1, kNarrow>(t);
+    case 2:
+      return GemmU8Tile<2, kNarrow>(t);
+    case 3:
+      return GemmU8Tile<3, kNarrow>(t);
+    case 4:
+      return GemmU8Tile<4, kNarrow>(t);
+    case 5:
+      return GemmU8Tile<5, kNarrow>(t);
+    default:
+      return GemmU8Tile<6, kNarrow>(t);
   }
 }
 
 template <bool kNarrow>
 void GemmS32(const TileArgs* t) {
   switch (t->m_eff) {
-    case 1: return GemmS32Tile<1, kNarrow>(t);
-    case 2: return GemmS32Tile<2, kNarrow>(t);
-    case 3: return GemmS32Tile<3, kNarrow>(t);
-    case 4: return GemmS32Tile<4, kNarrow>(t);
-    case 5: return GemmS32Tile<5, kNarrow>(t);
-    default: return GemmS32Tile<6, kNarrow>(t);
+    case 1:
+      return GemmS32Tile<1, kNarrow>(t);
+    case 2:
+      return GemmS32Tile<2, kNarrow>(t);
+    case 3:
+      return GemmS32Tile<3, kNarrow>(t);
+    case 4:
+      return GemmS32Tile<4, kNarrow>(t);
+    case 5:
+      return GemmS32Tile<5, kNarrow>(t);
+    default:
+      return GemmS32Tile<6, kNarrow>(t);
   }
 }
 

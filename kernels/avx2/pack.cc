@@ -40,7 +40,8 @@ int32_t SumBytes(const uint8_t* p, size_t n) {
   __m256i sums = _mm256_setzero_si256();
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const __m256i x =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
     sums = _mm256_add_epi64(sums, _mm256_sad_epu8(x, _mm256_setzero_si256()));
   }
   const __m128i s = _mm_add_epi64(_mm256_castsi256_si128(sums),
@@ -190,8 +191,7 @@ uint32_t ChooseVariant(size_t k, size_t n, const uint8_t* b, size_t ldb,
         const __m256i d1 = _mm256_abs_epi8(_mm256_xor_si256(
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1 + j)),
             flip));
-        const __m256i over =
-            _mm256_subs_epu8(_mm256_adds_epu8(d0, d1), limit);
+        const __m256i over = _mm256_subs_epu8(_mm256_adds_epu8(d0, d1), limit);
         if (!_mm256_testz_si256(over, over)) return kExactVariant;
       }
       for (; j < n; ++j) {
