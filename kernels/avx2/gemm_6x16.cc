@@ -143,44 +143,45 @@ using avx2::kNR;
       [c41] "=&x"(acc[4][1]), [c50] "=&x"(acc[5][0]),                     \
       [c51] "=&x"(acc[5][1]), [a] "+r"(a), [b] "+r"(b), [n] "+r"(n)
 
-// B streams from memory when A is short (GEMV): ask for it 8 KiB ahead
-// (measured on 1x4096x4096: 2 KiB 52, 8 KiB 60 GOP/s exact; 16 KiB no
-// better).
+// B streams from memory when A is short (GEMV): the 1- and 2-row loops ask
+// for it 8 KiB ahead (measured on 1x4096x4096: 2 KiB 52, 8 KiB 60 GOP/s
+// exact; 16 KiB no better). Taller tiles reuse their B panel from L1 and go
+// without (fetching panels ahead there cost 128x4096x4096 a few percent).
 #define QGEMM_PREFETCH_B                                                   \
   "prefetcht0 8192(%[b])\n\t"                                             \
   "prefetcht0 8192+64(%[b])\n\t"
 
-#define QGEMM_EXACT_LOOP(ROWS, rows)                                       \
-  asm volatile(QGEMM_ZERO_ACC                                              \
-               "test %[n], %[n]\n\t"                                       \
-               "jz 2f\n\t"                                                 \
-               "1:\n\t" QGEMM_PREFETCH_B                                 \
-               QGEMM_EXACT_PAIR(ROWS, 0) QGEMM_EXACT_PAIR(ROWS, 1)         \
-               QGEMM_EXACT_PAIR(ROWS, 2) QGEMM_EXACT_PAIR(ROWS, 3)         \
-               "add $" #rows "*16, %[a]\n\t"                               \
-               "sub $-128, %[b]\n\t"                                       \
-               "dec %[n]\n\t"                                              \
-               "jnz 1b\n\t"                                                \
-               "2:\n\t"                                                    \
-               : QGEMM_ACC_OUTPUTS                                         \
-               : [zero] "m"(zero)                                          \
+#define QGEMM_EXACT_LOOP(ROWS, rows, PREFETCH)                              \
+  asm volatile(QGEMM_ZERO_ACC                                               \
+               "test %[n], %[n]\n\t"                                        \
+               "jz 2f\n\t"                                                  \
+               "1:\n\t" PREFETCH                                            \
+               QGEMM_EXACT_PAIR(ROWS, 0) QGEMM_EXACT_PAIR(ROWS, 1)          \
+               QGEMM_EXACT_PAIR(ROWS, 2) QGEMM_EXACT_PAIR(ROWS, 3)          \
+               "add $" #rows "*16, %[a]\n\t"                                \
+               "sub $-128, %[b]\n\t"                                        \
+               "dec %[n]\n\t"                                               \
+               "jnz 1b\n\t"                                                 \
+               "2:\n\t"                                                     \
+               : QGEMM_ACC_OUTPUTS                                          \
+               : [zero] "m"(zero)                                           \
                : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory")
 
-#define QGEMM_NARROW_LOOP(ROWS, rows)                                      \
-  asm volatile(QGEMM_ZERO_ACC                                              \
-               "vpcmpeqw %%ymm13, %%ymm13, %%ymm13\n\t"                    \
-               "vpsrlw $15, %%ymm13, %%ymm13\n\t"                          \
-               "test %[n], %[n]\n\t"                                       \
-               "jz 2f\n\t"                                                 \
-               "1:\n\t" QGEMM_PREFETCH_B                                 \
-               ROWS(QGEMM_NARROW_ROW, 0) ROWS(QGEMM_NARROW_ROW, 1)         \
-               "add $" #rows "*8, %[a]\n\t"                                \
-               "sub $-128, %[b]\n\t"                                       \
-               "dec %[n]\n\t"                                              \
-               "jnz 1b\n\t"                                                \
-               "2:\n\t"                                                    \
-               : QGEMM_ACC_OUTPUTS                                         \
-               :                                                           \
+#define QGEMM_NARROW_LOOP(ROWS, rows, PREFETCH)                             \
+  asm volatile(QGEMM_ZERO_ACC                                               \
+               "vpcmpeqw %%ymm13, %%ymm13, %%ymm13\n\t"                     \
+               "vpsrlw $15, %%ymm13, %%ymm13\n\t"                           \
+               "test %[n], %[n]\n\t"                                        \
+               "jz 2f\n\t"                                                  \
+               "1:\n\t" PREFETCH                                            \
+               ROWS(QGEMM_NARROW_ROW, 0) ROWS(QGEMM_NARROW_ROW, 1)          \
+               "add $" #rows "*8, %[a]\n\t"                                 \
+               "sub $-128, %[b]\n\t"                                        \
+               "dec %[n]\n\t"                                               \
+               "jnz 1b\n\t"                                                 \
+               "2:\n\t"                                                     \
+               : QGEMM_ACC_OUTPUTS                                          \
+               :                                                            \
                : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory")
 
 #define QGEMM_EXACT_ROWS1(p) QGEMM_ROWS1(QGEMM_EXACT_ROW, p)
@@ -201,20 +202,24 @@ __attribute__((always_inline)) inline void Accumulate(const TileArgs& t,
   const auto* b = static_cast<const uint8_t*>(t.b_panel);
   size_t n = t.k_padded / kKR;
   if constexpr (kNarrow) {
-    if constexpr (kRows == 1) QGEMM_NARROW_LOOP(QGEMM_ROWS1, 1);
-    if constexpr (kRows == 2) QGEMM_NARROW_LOOP(QGEMM_ROWS2, 2);
-    if constexpr (kRows == 3) QGEMM_NARROW_LOOP(QGEMM_ROWS3, 3);
-    if constexpr (kRows == 4) QGEMM_NARROW_LOOP(QGEMM_ROWS4, 4);
-    if constexpr (kRows == 5) QGEMM_NARROW_LOOP(QGEMM_ROWS5, 5);
-    if constexpr (kRows == 6) QGEMM_NARROW_LOOP(QGEMM_ROWS6, 6);
+    if constexpr (kRows == 1)
+      QGEMM_NARROW_LOOP(QGEMM_ROWS1, 1, QGEMM_PREFETCH_B);
+    if constexpr (kRows == 2)
+      QGEMM_NARROW_LOOP(QGEMM_ROWS2, 2, QGEMM_PREFETCH_B);
+    if constexpr (kRows == 3) QGEMM_NARROW_LOOP(QGEMM_ROWS3, 3, "");
+    if constexpr (kRows == 4) QGEMM_NARROW_LOOP(QGEMM_ROWS4, 4, "");
+    if constexpr (kRows == 5) QGEMM_NARROW_LOOP(QGEMM_ROWS5, 5, "");
+    if constexpr (kRows == 6) QGEMM_NARROW_LOOP(QGEMM_ROWS6, 6, "");
   } else {
     const __m256i zero = _mm256_setzero_si256();
-    if constexpr (kRows == 1) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS1, 1);
-    if constexpr (kRows == 2) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS2, 2);
-    if constexpr (kRows == 3) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS3, 3);
-    if constexpr (kRows == 4) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS4, 4);
-    if constexpr (kRows == 5) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS5, 5);
-    if constexpr (kRows == 6) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS6, 6);
+    if constexpr (kRows == 1)
+      QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS1, 1, QGEMM_PREFETCH_B);
+    if constexpr (kRows == 2)
+      QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS2, 2, QGEMM_PREFETCH_B);
+    if constexpr (kRows == 3) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS3, 3, "");
+    if constexpr (kRows == 4) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS4, 4, "");
+    if constexpr (kRows == 5) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS5, 5, "");
+    if constexpr (kRows == 6) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS6, 6, "");
   }
 }
 
