@@ -57,12 +57,6 @@ int PairDistance(uint8_t b0, uint8_t b1) {
   return (d0 < 0 ? -d0 : d0) + (d1 < 0 ? -d1 : d1);
 }
 
-// Adds 16 uint8 column values to two int32x8 column sums.
-void AddColumns(__m128i x, __m256i* lo, __m256i* hi) {
-  *lo = _mm256_add_epi32(*lo, _mm256_cvtepu8_epi32(x));
-  *hi = _mm256_add_epi32(*hi, _mm256_cvtepu8_epi32(_mm_srli_si128(x, 8)));
-}
-
 void StoreColumnSums(__m256i lo, __m256i hi, size_t n_eff, int32_t* col_sums) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(col_sums), lo);
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(col_sums + 8), hi);
@@ -72,31 +66,46 @@ void StoreColumnSums(__m256i lo, __m256i hi, size_t n_eff, int32_t* col_sums) {
 // Variant 0, B is k x n: per depth pair p, 32 bytes holding the byte pairs
 // (b[2p][j], b[2p+1][j]) of columns 0-3, 8-11, 4-7, 12-15 in that order, so
 // that vpunpcklbw / vpunpckhbw with zero (in-lane) give columns 0-7 / 8-15.
+// Column sums: vpmaddubsw with ones adds each pair (<= 510) into 16-bit
+// lanes, which take 64 pairs (<= 32640) before they are widened to int32.
 void PackBExactKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
                   uint8_t* out, int32_t* col_sums) {
   const size_t pairs = RoundUp(k, kKR) / 2;
-  __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi8(1);
+  __m256i sums16 = _mm256_setzero_si256();
+  // int32 sums of columns 0-3, 8-11 (low) and 4-7, 12-15 (high).
+  __m256i low = _mm256_setzero_si256(), high = _mm256_setzero_si256();
   for (size_t p = 0; p < pairs; ++p) {
     const size_t r = 2 * p;
     const __m128i x0 =
         r < k ? LoadUpTo16(b + r * ldb, n_eff) : _mm_setzero_si128();
     const __m128i x1 =
         r + 1 < k ? LoadUpTo16(b + (r + 1) * ldb, n_eff) : _mm_setzero_si128();
-    AddColumns(x0, &lo, &hi);
-    AddColumns(x1, &lo, &hi);
     const __m128i cols0_7 = _mm_unpacklo_epi8(x0, x1);
     const __m128i cols8_15 = _mm_unpackhi_epi8(x0, x1);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * p),
-                     _mm_unpacklo_epi64(cols0_7, cols8_15));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * p + 16),
-                     _mm_unpackhi_epi64(cols0_7, cols8_15));
+    const __m256i packed =
+        _mm256_set_m128i(_mm_unpackhi_epi64(cols0_7, cols8_15),
+                         _mm_unpacklo_epi64(cols0_7, cols8_15));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * p), packed);
+    sums16 = _mm256_add_epi16(sums16, _mm256_maddubs_epi16(packed, ones));
+    if ((p & 63) == 63 || p + 1 == pairs) {
+      low = _mm256_add_epi32(
+          low, _mm256_cvtepu16_epi32(_mm256_castsi256_si128(sums16)));
+      high = _mm256_add_epi32(
+          high, _mm256_cvtepu16_epi32(_mm256_extracti128_si256(sums16, 1)));
+      sums16 = _mm256_setzero_si256();
+    }
   }
-  StoreColumnSums(lo, hi, n_eff, col_sums);
+  // Back to column order 0..15.
+  const __m256i cols0_7 = _mm256_permute2x128_si256(low, high, 0x20);
+  const __m256i cols8_15 = _mm256_permute2x128_si256(low, high, 0x31);
+  StoreColumnSums(cols0_7, cols8_15, n_eff, col_sums);
 }
 
 // Variant 1, B is k x n: per depth quad q, 64 bytes: columns 0..7 then
 // 8..15, each column the 4 bytes b'[4q..4q+3][j] with b' = b - 128 (int8)
-// and b' = 0 in the padding.
+// and b' = 0 in the padding. Column sums: sum b = sum b' + 128 k, with the
+// quad sums of b' (|.| <= 512) from vpmaddubsw and vpmaddwd.
 void PackBNarrowKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
                    uint8_t* out, int32_t* col_sums) {
   const size_t quads = RoundUp(k, kKR) / 4;
@@ -104,30 +113,40 @@ void PackBNarrowKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
   const __m128i live = _mm_cmpgt_epi8(
       _mm_set1_epi8(static_cast<char>(n_eff)),
       _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  const __m256i ones8 = _mm256_set1_epi8(1);
+  const __m256i ones16 = _mm256_set1_epi16(1);
   __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
   for (size_t q = 0; q < quads; ++q) {
     __m128i x[4];
     for (size_t r = 0; r < 4; ++r) {
       const size_t row = 4 * q + r;
-      if (row < k) {
-        const __m128i raw = LoadUpTo16(b + row * ldb, n_eff);
-        AddColumns(raw, &lo, &hi);
-        x[r] = _mm_and_si128(_mm_xor_si128(raw, flip), live);
-      } else {
-        x[r] = _mm_setzero_si128();
-      }
+      x[r] =
+          row < k
+              ? _mm_and_si128(
+                    _mm_xor_si128(LoadUpTo16(b + row * ldb, n_eff), flip), live)
+              : _mm_setzero_si128();
     }
     const __m128i p01lo = _mm_unpacklo_epi8(x[0], x[1]);
     const __m128i p23lo = _mm_unpacklo_epi8(x[2], x[3]);
     const __m128i p01hi = _mm_unpackhi_epi8(x[0], x[1]);
     const __m128i p23hi = _mm_unpackhi_epi8(x[2], x[3]);
-    auto* dst = reinterpret_cast<__m128i*>(out + 64 * q);
-    _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(p01lo, p23lo));
-    _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(p01lo, p23lo));
-    _mm_storeu_si128(dst + 2, _mm_unpacklo_epi16(p01hi, p23hi));
-    _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(p01hi, p23hi));
+    const __m256i cols0_7 = _mm256_set_m128i(_mm_unpackhi_epi16(p01lo, p23lo),
+                                             _mm_unpacklo_epi16(p01lo, p23lo));
+    const __m256i cols8_15 = _mm256_set_m128i(_mm_unpackhi_epi16(p01hi, p23hi),
+                                              _mm_unpacklo_epi16(p01hi, p23hi));
+    auto* dst = reinterpret_cast<__m256i*>(out + 64 * q);
+    _mm256_storeu_si256(dst, cols0_7);
+    _mm256_storeu_si256(dst + 1, cols8_15);
+    lo = _mm256_add_epi32(
+        lo, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, cols0_7), ones16));
+    hi = _mm256_add_epi32(
+        hi, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, cols8_15), ones16));
   }
-  StoreColumnSums(lo, hi, n_eff, col_sums);
+  // uint32 arithmetic: 128 k wraps like the sums do.
+  const __m256i bias =
+      _mm256_set1_epi32(static_cast<int32_t>(static_cast<uint32_t>(k) * 128u));
+  StoreColumnSums(_mm256_add_epi32(lo, bias), _mm256_add_epi32(hi, bias), n_eff,
+                  col_sums);
 }
 
 // Both variants, B is n x k (row j of it is column j of the math B). Packing
