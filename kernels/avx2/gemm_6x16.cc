@@ -202,24 +202,36 @@ __attribute__((always_inline)) inline void Accumulate(const TileArgs& t,
   const auto* b = static_cast<const uint8_t*>(t.b_panel);
   size_t n = t.k_padded / kKR;
   if constexpr (kNarrow) {
-    if constexpr (kRows == 1)
+    if constexpr (kRows == 1) {
       QGEMM_NARROW_LOOP(QGEMM_ROWS1, 1, QGEMM_PREFETCH_B);
-    if constexpr (kRows == 2)
+    } else if constexpr (kRows == 2) {
       QGEMM_NARROW_LOOP(QGEMM_ROWS2, 2, QGEMM_PREFETCH_B);
-    if constexpr (kRows == 3) QGEMM_NARROW_LOOP(QGEMM_ROWS3, 3, "");
-    if constexpr (kRows == 4) QGEMM_NARROW_LOOP(QGEMM_ROWS4, 4, "");
-    if constexpr (kRows == 5) QGEMM_NARROW_LOOP(QGEMM_ROWS5, 5, "");
-    if constexpr (kRows == 6) QGEMM_NARROW_LOOP(QGEMM_ROWS6, 6, "");
+    } else if constexpr (kRows == 3) {
+      QGEMM_NARROW_LOOP(QGEMM_ROWS3, 3, "");
+    } else if constexpr (kRows == 4) {
+      QGEMM_NARROW_LOOP(QGEMM_ROWS4, 4, "");
+    } else if constexpr (kRows == 5) {
+      QGEMM_NARROW_LOOP(QGEMM_ROWS5, 5, "");
+    } else {
+      static_assert(kRows == 6, "6x16 tile");
+      QGEMM_NARROW_LOOP(QGEMM_ROWS6, 6, "");
+    }
   } else {
     const __m256i zero = _mm256_setzero_si256();
-    if constexpr (kRows == 1)
+    if constexpr (kRows == 1) {
       QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS1, 1, QGEMM_PREFETCH_B);
-    if constexpr (kRows == 2)
+    } else if constexpr (kRows == 2) {
       QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS2, 2, QGEMM_PREFETCH_B);
-    if constexpr (kRows == 3) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS3, 3, "");
-    if constexpr (kRows == 4) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS4, 4, "");
-    if constexpr (kRows == 5) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS5, 5, "");
-    if constexpr (kRows == 6) QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS6, 6, "");
+    } else if constexpr (kRows == 3) {
+      QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS3, 3, "");
+    } else if constexpr (kRows == 4) {
+      QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS4, 4, "");
+    } else if constexpr (kRows == 5) {
+      QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS5, 5, "");
+    } else {
+      static_assert(kRows == 6, "6x16 tile");
+      QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS6, 6, "");
+    }
   }
 }
 
