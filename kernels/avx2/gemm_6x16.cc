@@ -53,8 +53,9 @@
 //   so no lane saturates and the int16 sum is exact; vpmaddwd with ones adds
 //   the two pair sums into int32 exactly (|.| <= 65280). The driver adds
 //   (128 - zb) * rowsum(A) through row_offset (kernel_table.h), so the
-//   result equals variant 0's bit for bit. Per quad step: 2 loads of B, 6
-//   broadcasts, 12 vpmaddubsw + 12 vpmaddwd + 12 vpaddd = 384 MACs.
+//   result equals variant 0's bit for bit. Per quad step: 6 broadcasts, 12
+//   vpmaddubsw (B as their memory operand) + 12 vpmaddwd + 12 vpaddd = 384
+//   MACs in 36 vector ALU ops (variant 0: 52 ops).
 //
 // Output stage (DESIGN.md), 8 columns per ymm, per-column parameters:
 //   x = acc + row_offset[i] + col_offset[j]                    (vpaddd, wraps)
@@ -69,7 +70,7 @@
 //   RDBPOT(x, right): (x >>a right) + (x & mask > (mask >> 1) + (x < 0)),
 //     mask = 2^right - 1, per lane (vpsravd)
 //   + zc and clamp on the narrowed values: vpackssdw, vpaddsw zc, vpackuswb,
-//     vpmaxub c_min, vpminub c_max (exact: see GemmU8Tile).
+//     vpmaxub c_min, vpminub c_max (exact: see StoreU8).
 // Only m_eff x n_eff of C is written: full rows with one 16-byte store,
 // partial rows with 8/4/2/1-byte stores (int32 output: vpmaskmovd).
 #include <immintrin.h>
