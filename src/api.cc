@@ -178,6 +178,9 @@ class ContextLease {
 
 qgemm_status CheckPackedB(const qgemm_packed_b* b, const qgemm_context* ctx) {
   if (b == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "packed B is NULL");
+  // Never null here (the lease is held); the check keeps GCC's armhf
+  // -Wnull-dereference from seeing the failed-lease path.
+  if (ctx == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "no context");
   if (ctx->table->packing_format != b->table->packing_format) {
     return Fail(QGEMM_INVALID_ARGUMENT,
                 "B was packed for ISA '%s' but the context uses '%s': pack it "

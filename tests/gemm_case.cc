@@ -163,9 +163,9 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
                               b.data(), ldb, gc.zb, &r, c.data(), ldc);
       break;
     case Call::kS32:
-      st = qgemm_u8u8_s32(ctx, gc.m, gc.n, gc.k, a.data(), lda, gc.za, b.data(),
-                          ldb, gc.zb, bias,
-                          reinterpret_cast<int32_t*>(c.data()), ldc);
+      st = qgemm_u8u8_s32(
+          ctx, gc.m, gc.n, gc.k, a.data(), lda, gc.za, b.data(), ldb, gc.zb,
+          bias, static_cast<int32_t*>(static_cast<void*>(c.data())), ldc);
       break;
     case Call::kPackedKN:
     case Call::kPackedNK:
@@ -174,9 +174,9 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
                         nk ? QGEMM_LAYOUT_NK : QGEMM_LAYOUT_KN, gc.zb, &packed);
       if (st != QGEMM_OK) break;
       if (call == Call::kPackedS32) {
-        st =
-            qgemm_u8u8_s32_packed(ctx, gc.m, a.data(), lda, gc.za, packed, bias,
-                                  reinterpret_cast<int32_t*>(c.data()), ldc);
+        st = qgemm_u8u8_s32_packed(
+            ctx, gc.m, a.data(), lda, gc.za, packed, bias,
+            static_cast<int32_t*>(static_cast<void*>(c.data())), ldc);
       } else {
         st = qgemm_u8u8_requant_packed(ctx, gc.m, a.data(), lda, gc.za, packed,
                                        &r, c.data(), ldc);

@@ -1,0 +1,203 @@
+// NEON micro-kernel without the dot product: UMULL + UADALP over depth 16.
+//
+// Packed panels (pack.h, G = KR = 16): per 16 depth steps, MR rows of A and
+// NR = 4 columns of B, 16 consecutive depth bytes each:
+//
+//   A:  [a0 p0..15][a1 p0..15]...[a(MR-1) p0..15]   one q register per row
+//   B:  [b0 p0..15][b1 p0..15][b2 p0..15][b3 p0..15] one q register per col
+//
+// Register tile: one u32x4 accumulator per (row, column) pair; its 4 lanes
+// hold partial sums over different depth pairs of the same output element:
+//
+//                 b0        b1        b2        b3
+//   a0       acc[0][0] acc[0][1] acc[0][2] acc[0][3]    aarch64: MR = 4,
+//   a1       acc[1][0]    ...                            16 accumulators of
+//   a2          ...                                      32 registers, plus
+//   a3       acc[3][0]    ...             acc[3][3]      4 A + 4 B + temps
+//                                                        armv7: MR = 2, 8 of
+//                                                        16 q registers
+//
+//   UMULL  lo.8h = a[i].8b(p0..7)  * b[j].8b(p0..7)    8 u8 x u8 products
+//   UMULL2 hi.8h = a[i].16b(p8..15) * b[j].16b(p8..15) (AArch32: VMULL.U8
+//                                                       on the high d half)
+//   UADALP acc.4s += pairwise(lo), then += pairwise(hi)
+//
+// Exactness: a product is at most 255 * 255 = 65025 < 2^16, so the u16
+// lanes of UMULL are exact (adding two of them would not be: UMLAL into u16
+// could overflow, which is why the pairs go straight into u32 lanes).
+// UADALP widens before adding, and the u32 lanes wrap modulo 2^32, the ring
+// in which DESIGN.md defines the int32 sum. After the depth loop the four
+// lanes of each accumulator are summed (ADDP) into one row vector
+// [s(i,0) s(i,1) s(i,2) s(i,3)] and the shared NEON output stage adds the
+// offsets and requantizes.
+#include <arm_neon.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dispatch/kernel_table.h"
+#include "kernels/neon/output_stage.h"
+#include "kernels/neon/pack.h"
+
+namespace qgemm {
+namespace {
+
+#if defined(__aarch64__)
+constexpr size_t kMR = 4;  // 16 accumulators in 32 vector registers
+#else
+constexpr size_t kMR = 2;  // AArch32 has 16 q registers: 8 accumulators
+#endif
+constexpr size_t kNR = 4;
+#if defined(__aarch64__)
+constexpr size_t kKR = 16;
+#else
+constexpr size_t kKR = 8;  // one d register per row or column and group
+#endif
+
+#if defined(__aarch64__)
+
+// Raw tile sums sum_p a[i][p] * b[p][j] (mod 2^32), row-major kMR x kNR.
+void AccumulateTile(const TileArgs& t, int32_t* sums) {
+  constexpr size_t kPairs = kMR * kNR;
+  uint32x4_t acc[kMR][kNR];
+  for (size_t i = 0; i < kMR; ++i) {
+    for (size_t j = 0; j < kNR; ++j) acc[i][j] = vdupq_n_u32(0);
+  }
+  const auto* a = static_cast<const uint8_t*>(t.a_panel);
+  const auto* b = static_cast<const uint8_t*>(t.b_panel);
+  for (size_t p = 0; p < t.k_padded; p += kKR) {
+    uint8x16_t va[kMR], vb[kNR];
+    for (size_t i = 0; i < kMR; ++i) va[i] = vld1q_u8(a + i * kKR);
+    for (size_t j = 0; j < kNR; ++j) vb[j] = vld1q_u8(b + j * kKR);
+    // The products of pair n are formed while those of pair n - 1 are
+    // added, so an in-order core need not wait on UMULL's latency.
+    // (sources.cmake turns off GCC's pre-allocation scheduler, which would
+    // hoist all 32 products first and spill accumulators.)
+    uint16x8_t lo[2], hi[2];
+    for (size_t n = 0; n <= kPairs; ++n) {
+      if (n < kPairs) {
+        const size_t i = n / kNR, j = n % kNR;
+        lo[n % 2] = vmull_u8(vget_low_u8(va[i]), vget_low_u8(vb[j]));
+        hi[n % 2] = vmull_high_u8(va[i], vb[j]);
+      }
+      if (n > 0) {
+        const size_t i = (n - 1) / kNR, j = (n - 1) % kNR;
+        acc[i][j] = vpadalq_u16(acc[i][j], lo[(n - 1) % 2]);
+        acc[i][j] = vpadalq_u16(acc[i][j], hi[(n - 1) % 2]);
+      }
+    }
+    a += kMR * kKR;
+    b += kNR * kKR;
+  }
+  for (size_t i = 0; i < kMR; ++i) {
+    const uint32x4_t row = vpaddq_u32(vpaddq_u32(acc[i][0], acc[i][1]),
+                                      vpaddq_u32(acc[i][2], acc[i][3]));
+    vst1q_s32(sums + i * kNR, vreinterpretq_s32_u32(row));
+  }
+}
+
+#else  // AArch32
+
+// [s0 s1 s2 s3]: the lane sums of four accumulators (no ADDP on q
+// registers in AArch32).
+uint32x4_t ReduceRow(uint32x4_t c0, uint32x4_t c1, uint32x4_t c2,
+                     uint32x4_t c3) {
+  const uint32x2_t h0 = vadd_u32(vget_low_u32(c0), vget_high_u32(c0));
+  const uint32x2_t h1 = vadd_u32(vget_low_u32(c1), vget_high_u32(c1));
+  const uint32x2_t h2 = vadd_u32(vget_low_u32(c2), vget_high_u32(c2));
+  const uint32x2_t h3 = vadd_u32(vget_low_u32(c3), vget_high_u32(c3));
+  return vcombine_u32(vpadd_u32(h0, h1), vpadd_u32(h2, h3));
+}
+
+// Raw tile sums, as above, for depth groups of 8 (kKR = 8 on AArch32): one
+// 16-byte load brings both rows' 8 depth bytes (d0, d1), one 32-byte load
+// all four columns' (d2-d5). The loop is written in assembly because GCC 12
+// (any of -O2/-O3, with or without its schedulers) rotates the 8
+// accumulators through extra VMOVs and a spill each iteration; here it is 2
+// loads + 8 VMULL + 8 VPADAL + SUBS + BNE, products pipelined through q3/q4.
+void AccumulateTile(const TileArgs& t, int32_t* sums) {
+  static_assert(kMR == 2 && kNR == 4 && kKR == 8, "the tile is spelled out");
+  uint32x4_t c00 = vdupq_n_u32(0), c01 = c00, c02 = c00, c03 = c00;
+  uint32x4_t c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+  const uint8_t* a = static_cast<const uint8_t*>(t.a_panel);
+  const uint8_t* b = static_cast<const uint8_t*>(t.b_panel);
+  size_t groups = t.k_padded / kKR;
+  if (groups != 0) {
+    asm volatile(
+        "1:\n"
+        "vld1.8 {d0-d1}, [%[a]]!\n"
+        "vld1.8 {d2-d5}, [%[b]]!\n"
+        "vmull.u8 q3, d0, d2\n"
+        "vmull.u8 q4, d0, d3\n"
+        "vpadal.u16 %q[c00], q3\n"
+        "vmull.u8 q3, d0, d4\n"
+        "vpadal.u16 %q[c01], q4\n"
+        "vmull.u8 q4, d0, d5\n"
+        "vpadal.u16 %q[c02], q3\n"
+        "vmull.u8 q3, d1, d2\n"
+        "vpadal.u16 %q[c03], q4\n"
+        "vmull.u8 q4, d1, d3\n"
+        "vpadal.u16 %q[c10], q3\n"
+        "vmull.u8 q3, d1, d4\n"
+        "vpadal.u16 %q[c11], q4\n"
+        "vmull.u8 q4, d1, d5\n"
+        "vpadal.u16 %q[c12], q3\n"
+        "subs %[groups], %[groups], #1\n"
+        "vpadal.u16 %q[c13], q4\n"
+        "bne 1b\n"
+        : [a] "+r"(a), [b] "+r"(b), [groups] "+r"(groups), [c00] "+w"(c00),
+          [c01] "+w"(c01), [c02] "+w"(c02), [c03] "+w"(c03),
+          [c10] "+w"(c10), [c11] "+w"(c11), [c12] "+w"(c12), [c13] "+w"(c13)
+        :
+        : "cc", "memory", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7",
+          "d8", "d9");
+  }
+  vst1q_s32(sums, vreinterpretq_s32_u32(ReduceRow(c00, c01, c02, c03)));
+  vst1q_s32(sums + kNR, vreinterpretq_s32_u32(ReduceRow(c10, c11, c12, c13)));
+}
+
+#endif
+
+void GemmU8Tile(const TileArgs* t) {
+  int32_t sums[kMR * kNR];
+  AccumulateTile(*t, sums);
+  neon::StoreTileU8<kNR>(sums, *t);
+}
+
+void GemmS32Tile(const TileArgs* t) {
+  int32_t sums[kMR * kNR];
+  AccumulateTile(*t, sums);
+  neon::StoreTileS32<kNR>(sums, *t);
+}
+
+size_t APanelBytes(size_t k_padded) { return kMR * k_padded; }
+size_t BPanelBytes(size_t k_padded) { return kNR * k_padded; }
+
+void PackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
+           size_t lda, void* panel, int32_t* row_sums) {
+  neon::PackRowLines<kKR>(kMR, k, m_eff, a, lda, static_cast<uint8_t*>(panel),
+                          row_sums);
+}
+
+void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
+           size_t ldb, int nk_layout, void* panel, int32_t* col_sums) {
+  auto* dst = static_cast<uint8_t*>(panel);
+  if (nk_layout) {
+    neon::PackRowLines<kKR>(kNR, k, n_eff, b, ldb, dst, col_sums);
+  } else {
+    neon::PackColumnLines<kKR>(kNR, k, n_eff, b, ldb, dst, col_sums);
+  }
+}
+
+}  // namespace
+
+extern const KernelTable kNeonTable;
+const KernelTable kNeonTable = {
+    "neon",
+    /*packing_format=*/kMR == 4 ? 0x4E10404u : 0x4E10204u,
+    kMR, kNR, kKR,
+    APanelBytes, BPanelBytes, /*choose_variant=*/nullptr, PackA, PackB,
+    /*b_packed_offset=*/{0, 0}, {GemmU8Tile, nullptr}, {GemmS32Tile, nullptr},
+};
+
+}  // namespace qgemm

@@ -1,0 +1,30 @@
+// The NEON output stage shared by kernels/neon/ and kernels/neondot/
+// (baseline NEON code). Declarations only.
+//
+// A micro-kernel leaves its tile's raw sums sum_k a*b' (uint32 wrapped, read
+// as int32) in a row-major MR x NR array; these functions add the row and
+// column offsets of TileArgs and write rows [0, m_eff) x columns [0, n_eff)
+// of C. NR is a multiple of 4; the column parameters hold NR entries.
+#ifndef QGEMM_KERNELS_NEON_OUTPUT_STAGE_H_
+#define QGEMM_KERNELS_NEON_OUTPUT_STAGE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dispatch/kernel_table.h"
+
+namespace qgemm {
+namespace neon {
+
+// uint8 C through DESIGN.md's requantization. Instantiated for NR = 4, 12.
+template <size_t NR>
+void StoreTileU8(const int32_t* sums, const TileArgs& t);
+
+// int32 C: the offset sums themselves. Instantiated for NR = 4, 12.
+template <size_t NR>
+void StoreTileS32(const int32_t* sums, const TileArgs& t);
+
+}  // namespace neon
+}  // namespace qgemm
+
+#endif  // QGEMM_KERNELS_NEON_OUTPUT_STAGE_H_

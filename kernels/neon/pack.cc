@@ -1,0 +1,94 @@
+// NEON packing into the depth-grouped layout drawn in pack.h.
+//
+// A row line is copied in 16-byte chunks (a whole group for G = 16, four
+// groups for G = 4) while its sum is reduced with UADDLP/UADALP: the 16 bytes
+// become 8 u16 pair sums (<= 510) that are added pairwise into 4 u32 lanes,
+// so no lane can overflow before it wraps modulo 2^32 as the sum may.
+#include "kernels/neon/pack.h"
+
+#include <arm_neon.h>
+
+#include <cstring>
+
+namespace qgemm {
+namespace neon {
+namespace {
+
+uint32_t HorizontalSum(uint32x4_t v) {
+#if defined(__aarch64__)
+  return vaddvq_u32(v);
+#else
+  const uint32x2_t half = vadd_u32(vget_low_u32(v), vget_high_u32(v));
+  return vget_lane_u32(vpadd_u32(half, half), 0);
+#endif
+}
+
+}  // namespace
+
+template <size_t G>
+void PackRowLines(size_t lines, size_t k, size_t lines_eff, const uint8_t* src,
+                  size_t ld, uint8_t* panel, int32_t* sums) {
+  static_assert(16 % G == 0, "16-byte chunks hold whole groups");
+  const size_t k_padded = (k + G - 1) / G * G;
+  const size_t group_stride = lines * G;  // bytes from one group to the next
+  std::memset(panel, 0, lines * k_padded);
+  for (size_t r = 0; r < lines; ++r) {
+    if (r >= lines_eff) {
+      sums[r] = 0;
+      continue;
+    }
+    const uint8_t* line = src + r * ld;
+    uint8_t* dst = panel + r * G;
+    uint32x4_t acc = vdupq_n_u32(0);
+    size_t p = 0;
+    for (; p + 16 <= k; p += 16) {
+      const uint8x16_t v = vld1q_u8(line + p);
+      acc = vpadalq_u16(acc, vpaddlq_u8(v));
+      for (size_t q = 0; q < 16; q += G) {
+        std::memcpy(dst + (p + q) / G * group_stride, line + p + q, G);
+      }
+    }
+    uint32_t sum = HorizontalSum(acc);
+    for (; p < k; ++p) {
+      dst[p / G * group_stride + p % G] = line[p];
+      sum += line[p];
+    }
+    sums[r] = static_cast<int32_t>(sum);
+  }
+}
+
+template <size_t G>
+void PackColumnLines(size_t lines, size_t k, size_t lines_eff,
+                     const uint8_t* src, size_t ld, uint8_t* panel,
+                     int32_t* sums) {
+  const size_t k_padded = (k + G - 1) / G * G;
+  std::memset(panel, 0, lines * k_padded);
+  uint32_t col_sums[16] = {};  // lines <= 16 for every NEON table
+  for (size_t p = 0; p < k; ++p) {
+    const uint8_t* row = src + p * ld;
+    uint8_t* dst = panel + p / G * lines * G + p % G;
+    for (size_t c = 0; c < lines_eff; ++c) {
+      dst[c * G] = row[c];
+      col_sums[c] += row[c];
+    }
+  }
+  for (size_t c = 0; c < lines; ++c) {
+    sums[c] = c < lines_eff ? static_cast<int32_t>(col_sums[c]) : 0;
+  }
+}
+
+template void PackRowLines<4>(size_t, size_t, size_t, const uint8_t*, size_t,
+                              uint8_t*, int32_t*);
+template void PackRowLines<8>(size_t, size_t, size_t, const uint8_t*, size_t,
+                              uint8_t*, int32_t*);
+template void PackRowLines<16>(size_t, size_t, size_t, const uint8_t*, size_t,
+                               uint8_t*, int32_t*);
+template void PackColumnLines<4>(size_t, size_t, size_t, const uint8_t*,
+                                 size_t, uint8_t*, int32_t*);
+template void PackColumnLines<8>(size_t, size_t, size_t, const uint8_t*,
+                                 size_t, uint8_t*, int32_t*);
+template void PackColumnLines<16>(size_t, size_t, size_t, const uint8_t*,
+                                  size_t, uint8_t*, int32_t*);
+
+}  // namespace neon
+}  // namespace qgemm

@@ -1,0 +1,135 @@
+// NEON dot-product micro-kernel: 8 x 12 tile, UDOT over depth groups of 4.
+//
+// Packed panels (kernels/neon/pack.h, G = KR = 4): per 4 depth steps,
+//
+//   A (8 rows):     [a0 p0..3][a1 p0..3] ... [a7 p0..3]      = 2 q registers
+//                    \______ va0 ______/ \______ va1 ______/
+//   B (12 columns): [b0 p0..3] ... [b11 p0..3]               = 3 q registers
+//                    vb0 = cols 0-3, vb1 = 4-7, vb2 = 8-11
+//
+// Register tile: 24 u32x4 accumulators of the 32 vector registers (+ 2 A
+// + 3 B = 29 live), each holding 4 adjacent columns of one row:
+//
+//              cols 0-3    cols 4-7    cols 8-11
+//   row 0    acc[0][0]   acc[0][1]   acc[0][2]     acc[i][c] +=
+//   row 1    acc[1][0]      ...         ...          UDOT vb[c], va[i/4].4b[i%4]
+//    ...                                           (by-element: row i's 4
+//   row 7    acc[7][0]      ...      acc[7][2]      depth bytes against each
+//                                                   column's 4 depth bytes)
+//
+// One UDOT = 4 lanes x 4 u8 x u8 products = 16 MACs; per depth group of 4:
+// 24 UDOT for 384 MACs, 5 q loads (as 3 LDP/LDR).
+//
+// Exactness: a lane gains at most 4 * 255 * 255 = 260100 per UDOT, added in
+// u32 with wrap-around modulo 2^32, the ring in which DESIGN.md defines the
+// int32 sum; nothing saturates. The offsets and the requantization are the
+// shared NEON output stage's (kernels/neon/output_stage.cc).
+#include <arm_neon.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dispatch/kernel_table.h"
+#include "kernels/neon/output_stage.h"
+#include "kernels/neon/pack.h"
+
+namespace qgemm {
+namespace {
+
+constexpr size_t kMR = 8;
+constexpr size_t kNR = 12;
+constexpr size_t kKR = 4;
+
+// Row kRow of the tile: its 4 depth bytes are lane kRow % 4 of va.
+template <int kLane>
+inline void DotRow(uint32x4_t* acc_row, uint8x16_t va, uint8x16_t vb0,
+                   uint8x16_t vb1, uint8x16_t vb2) {
+  acc_row[0] = vdotq_laneq_u32(acc_row[0], vb0, va, kLane);
+  acc_row[1] = vdotq_laneq_u32(acc_row[1], vb1, va, kLane);
+  acc_row[2] = vdotq_laneq_u32(acc_row[2], vb2, va, kLane);
+}
+
+// One depth group of 4: 24 UDOTs into the tile.
+inline void DotGroup(uint32x4_t (&acc)[kMR][3], const uint8_t* a,
+                     const uint8_t* b) {
+  const uint8x16_t va0 = vld1q_u8(a);
+  const uint8x16_t va1 = vld1q_u8(a + 16);
+  const uint8x16_t vb0 = vld1q_u8(b);
+  const uint8x16_t vb1 = vld1q_u8(b + 16);
+  const uint8x16_t vb2 = vld1q_u8(b + 32);
+  DotRow<0>(acc[0], va0, vb0, vb1, vb2);
+  DotRow<1>(acc[1], va0, vb0, vb1, vb2);
+  DotRow<2>(acc[2], va0, vb0, vb1, vb2);
+  DotRow<3>(acc[3], va0, vb0, vb1, vb2);
+  DotRow<0>(acc[4], va1, vb0, vb1, vb2);
+  DotRow<1>(acc[5], va1, vb0, vb1, vb2);
+  DotRow<2>(acc[6], va1, vb0, vb1, vb2);
+  DotRow<3>(acc[7], va1, vb0, vb1, vb2);
+}
+
+// Raw tile sums sum_p a[i][p] * b[p][j] (mod 2^32), row-major kMR x kNR.
+void AccumulateTile(const TileArgs& t, int32_t* sums) {
+  uint32x4_t acc[kMR][3];
+  for (size_t i = 0; i < kMR; ++i) {
+    for (size_t c = 0; c < 3; ++c) acc[i][c] = vdupq_n_u32(0);
+  }
+  const auto* a = static_cast<const uint8_t*>(t.a_panel);
+  const auto* b = static_cast<const uint8_t*>(t.b_panel);
+  const uint8_t* const a_end = a + kMR * t.k_padded;
+  constexpr size_t kAGroup = kMR * kKR, kBGroup = kNR * kKR;
+  // Two groups per iteration: 48 UDOTs against 6 loads and 4 loop
+  // instructions.
+  for (; a_end - a >= static_cast<ptrdiff_t>(2 * kAGroup);
+       a += 2 * kAGroup, b += 2 * kBGroup) {
+    DotGroup(acc, a, b);
+    DotGroup(acc, a + kAGroup, b + kBGroup);
+  }
+  if (a != a_end) DotGroup(acc, a, b);
+  for (size_t i = 0; i < kMR; ++i) {
+    for (size_t c = 0; c < 3; ++c) {
+      vst1q_s32(sums + i * kNR + 4 * c, vreinterpretq_s32_u32(acc[i][c]));
+    }
+  }
+}
+
+void GemmU8Tile(const TileArgs* t) {
+  int32_t sums[kMR * kNR];
+  AccumulateTile(*t, sums);
+  neon::StoreTileU8<kNR>(sums, *t);
+}
+
+void GemmS32Tile(const TileArgs* t) {
+  int32_t sums[kMR * kNR];
+  AccumulateTile(*t, sums);
+  neon::StoreTileS32<kNR>(sums, *t);
+}
+
+size_t APanelBytes(size_t k_padded) { return kMR * k_padded; }
+size_t BPanelBytes(size_t k_padded) { return kNR * k_padded; }
+
+void PackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
+           size_t lda, void* panel, int32_t* row_sums) {
+  neon::PackRowLines<kKR>(kMR, k, m_eff, a, lda, static_cast<uint8_t*>(panel),
+                          row_sums);
+}
+
+void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
+           size_t ldb, int nk_layout, void* panel, int32_t* col_sums) {
+  auto* dst = static_cast<uint8_t*>(panel);
+  if (nk_layout) {
+    neon::PackRowLines<kKR>(kNR, k, n_eff, b, ldb, dst, col_sums);
+  } else {
+    neon::PackColumnLines<kKR>(kNR, k, n_eff, b, ldb, dst, col_sums);
+  }
+}
+
+}  // namespace
+
+extern const KernelTable kNeonDotTable;
+const KernelTable kNeonDotTable = {
+    "neondot", /*packing_format=*/0x4EDD0812u, kMR, kNR, kKR,
+    APanelBytes, BPanelBytes, /*choose_variant=*/nullptr, PackA, PackB,
+    /*b_packed_offset=*/{0, 0}, {GemmU8Tile, nullptr}, {GemmS32Tile, nullptr},
+};
+
+}  // namespace qgemm
