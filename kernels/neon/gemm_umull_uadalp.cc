@@ -1,26 +1,30 @@
-// NEON micro-kernel without the dot product: UMULL + UADALP over depth 16.
+// NEON micro-kernel without the dot product: UMULL + UADALP.
 //
-// Packed panels (pack.h, G = KR = 16): per 16 depth steps, MR rows of A and
-// NR = 4 columns of B, 16 consecutive depth bytes each:
+//   aarch64: tile 4 x 4, depth groups of KR = 16 (one q register per line)
+//   armv7:   tile 2 x 4, depth groups of KR = 8  (one d register per line;
+//            AArch32 has 16 q registers, not 32)
 //
-//   A:  [a0 p0..15][a1 p0..15]...[a(MR-1) p0..15]   one q register per row
-//   B:  [b0 p0..15][b1 p0..15][b2 p0..15][b3 p0..15] one q register per col
+// Packed panels (pack.h, G = KR): per depth group, MR rows of A and NR = 4
+// columns of B, KR consecutive depth bytes each (aarch64 shown):
+//
+//   A:  [a0 p0..15][a1 p0..15][a2 p0..15][a3 p0..15]   va[0..3]
+//   B:  [b0 p0..15][b1 p0..15][b2 p0..15][b3 p0..15]   vb[0..3]
 //
 // Register tile: one u32x4 accumulator per (row, column) pair; its 4 lanes
 // hold partial sums over different depth pairs of the same output element:
 //
-//                 b0        b1        b2        b3
-//   a0       acc[0][0] acc[0][1] acc[0][2] acc[0][3]    aarch64: MR = 4,
-//   a1       acc[1][0]    ...                            16 accumulators of
-//   a2          ...                                      32 registers, plus
-//   a3       acc[3][0]    ...             acc[3][3]      4 A + 4 B + temps
-//                                                        armv7: MR = 2, 8 of
-//                                                        16 q registers
+//              b0         b1         b2         b3
+//   a0     acc[0][0]  acc[0][1]  acc[0][2]  acc[0][3]    aarch64: 16 of the
+//   a1     acc[1][0]     ...                             32 registers hold
+//   a2        ...                                        accumulators, 8 the
+//   a3     acc[3][0]     ...                acc[3][3]    operands, 4 products
+//                                                        armv7: rows a0, a1:
+//                                                        8 of 16 q registers
 //
-//   UMULL  lo.8h = a[i].8b(p0..7)  * b[j].8b(p0..7)    8 u8 x u8 products
-//   UMULL2 hi.8h = a[i].16b(p8..15) * b[j].16b(p8..15) (AArch32: VMULL.U8
-//                                                       on the high d half)
+//   UMULL  lo.8h = a[i].8b(p0..7)   * b[j].8b(p0..7)    8 u8 x u8 products
+//   UMULL2 hi.8h = a[i].16b(p8..15) * b[j].16b(p8..15)
 //   UADALP acc.4s += pairwise(lo), then += pairwise(hi)
+//   (armv7: one VMULL.U8 d x d + one VPADAL.U16 per pair and group of 8)
 //
 // Exactness: a product is at most 255 * 255 = 65025 < 2^16, so the u16
 // lanes of UMULL are exact (adding two of them would not be: UMLAL into u16
@@ -43,16 +47,13 @@ namespace qgemm {
 namespace {
 
 #if defined(__aarch64__)
-constexpr size_t kMR = 4;  // 16 accumulators in 32 vector registers
+constexpr size_t kMR = 4;   // 16 accumulators of 32 vector registers
+constexpr size_t kKR = 16;  // one q register per line and group
 #else
-constexpr size_t kMR = 2;  // AArch32 has 16 q registers: 8 accumulators
+constexpr size_t kMR = 2;   // 8 accumulators of 16 q registers
+constexpr size_t kKR = 8;   // one d register per line and group
 #endif
 constexpr size_t kNR = 4;
-#if defined(__aarch64__)
-constexpr size_t kKR = 16;
-#else
-constexpr size_t kKR = 8;  // one d register per row or column and group
-#endif
 
 #if defined(__aarch64__)
 

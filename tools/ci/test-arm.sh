@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Cross-builds qgemm for aarch64 and armv7 (armhf) and runs every test under
+# qemu-user: the aarch64 tests once per emulated CPU of the matrix in
+# tests/CMakeLists.txt (cortex-a53: neon, cortex-a76: neondot, max), the
+# armv7 tests on qemu-arm -cpu cortex-a15. Builds the aarch64 benchmark and
+# runs one benchmark under qemu as a smoke test (qemu timings mean nothing).
+#
+# Run from the repository root on Debian 12 as root (installs what it needs):
+#   tools/ci/test-arm.sh
+# Environment: JOBS (default: nproc), BUILD_A64 (build-aarch64),
+# BUILD_ARMV7 (build-armv7), QGEMM_SKIP_APT=1 to skip the package step.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+JOBS=${JOBS:-$(nproc)}
+BUILD_A64=${BUILD_A64:-build-aarch64}
+BUILD_ARMV7=${BUILD_ARMV7:-build-armv7}
+
+say() { printf '\n=== %s\n' "$*"; }
+
+# ---- Packages (../shared/docs/toolchains.md section 1) --------------------
+# arm64 libraries come from Debian multiarch; armhf needs only the cross
+# compiler (no armhf dpkg architecture: googletest is built from source, and
+# cpu_features / Google Benchmark are not used there).
+PKGS=(cmake ninja-build g++ file qemu-user
+      crossbuild-essential-arm64 libc6:arm64 libstdc++6:arm64
+      libcpu-features-dev:arm64 googletest libgtest-dev:arm64
+      libbenchmark-dev:arm64 libxsimd-dev libxsimd-dev:arm64
+      crossbuild-essential-armhf)
+if [[ "${QGEMM_SKIP_APT:-0}" != 1 ]]; then
+  missing=()
+  for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+      missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    say "installing: ${missing[*]}"
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+      dpkg --add-architecture arm64
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+status=0
+summaries=()
+
+# ctest_summary DIR LABEL: runs ctest, keeps its last lines for the end.
+run_ctest() {
+  local dir=$1 label=$2 log
+  log=$(mktemp)
+  say "ctest: $label ($dir)"
+  if (cd "$dir" && ctest -j "$JOBS" --output-on-failure --timeout 600) \
+      >"$log" 2>&1; then
+    :
+  else
+    status=1
+  fi
+  # Passing tests are one line each: show failures in full, the rest short.
+  grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* (Passed|Skipped)' "$log" |
+    grep -vE '^ *Start +[0-9]+:' || true
+  summaries+=("$label: $(grep -E 'tests passed|tests failed' "$log" | tail -1)")
+  rm -f "$log"
+}
+
+# ---- aarch64 ----------------------------------------------------------------
+say "aarch64: configure + build ($BUILD_A64)"
+cmake -S . -B "$BUILD_A64" -G Ninja \
+  -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+  -DCMAKE_BUILD_TYPE=Release -DQGEMM_WERROR=ON \
+  -DQGEMM_BUILD_TESTS=ON -DQGEMM_BUILD_TOOLS=ON -DQGEMM_BUILD_BENCH=ON
+cmake --build "$BUILD_A64" -j "$JOBS"
+file "$BUILD_A64/tests/qgemm_tests" | cut -c1-100
+run_ctest "$BUILD_A64" "aarch64 (qemu-aarch64: cortex-a53, cortex-a76, max)"
+
+# The benchmark binaries: list them, run the first benchmark very briefly.
+if [[ -d "$BUILD_A64/bench" ]]; then
+  while IFS= read -r bench; do
+    say "bench smoke test under qemu-aarch64: $bench"
+    first=$(qemu-aarch64 "$bench" --benchmark_list_tests=true 2>/dev/null |
+            head -1 || true)
+    if [[ -z "$first" ]]; then
+      echo "FAILED: $bench lists no benchmarks"; status=1; continue
+    fi
+    # Escape regex metacharacters of the name for the exact filter.
+    filter="^$(printf '%s' "$first" | sed 's/[][\.*^$()+?{}|/]/\\&/g')\$"
+    if qemu-aarch64 "$bench" --benchmark_filter="$filter" \
+        --benchmark_min_time=0.01; then
+      summaries+=("aarch64 bench smoke: $(basename "$bench") ran '$first'")
+    else
+      echo "FAILED: $bench"; status=1
+      summaries+=("aarch64 bench smoke: $(basename "$bench") FAILED")
+    fi
+  done < <(find "$BUILD_A64/bench" -maxdepth 1 -type f -perm -u+x | sort)
+fi
+
+# ---- armv7 (armhf) ----------------------------------------------------------
+say "armv7: configure + build ($BUILD_ARMV7)"
+cmake -S . -B "$BUILD_ARMV7" -G Ninja \
+  -DCMAKE_TOOLCHAIN_FILE=cmake/arm-linux-gnueabihf.cmake \
+  -DCMAKE_BUILD_TYPE=Release -DQGEMM_WERROR=ON \
+  -DQGEMM_BUILD_TESTS=ON -DQGEMM_BUILD_TOOLS=ON -DQGEMM_BUILD_BENCH=OFF
+cmake --build "$BUILD_ARMV7" -j "$JOBS"
+run_ctest "$BUILD_ARMV7" "armv7 (qemu-arm: cortex-a15)"
+
+say "summary"
+printf '%s\n' "${summaries[@]}"
+if ((status)); then
+  echo "ARM tests FAILED"
+else
+  echo "ARM tests passed"
+fi
+exit "$status"
