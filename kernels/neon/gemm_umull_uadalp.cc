@@ -66,25 +66,25 @@ void AccumulateTile(const TileArgs& t, int32_t* sums) {
   }
   const auto* a = static_cast<const uint8_t*>(t.a_panel);
   const auto* b = static_cast<const uint8_t*>(t.b_panel);
-  for (size_t p = 0; p < t.k_padded; p += kKR) {
+  for (size_t n = t.k_padded / kKR; n != 0; --n) {
     uint8x16_t va[kMR], vb[kNR];
     for (size_t i = 0; i < kMR; ++i) va[i] = vld1q_u8(a + i * kKR);
     for (size_t j = 0; j < kNR; ++j) vb[j] = vld1q_u8(b + j * kKR);
-    // The products of pair n are formed while those of pair n - 1 are
+    // The products of pair q are formed while those of pair q - 1 are
     // added, so an in-order core need not wait on UMULL's latency.
     // (sources.cmake turns off GCC's pre-allocation scheduler, which would
     // hoist all 32 products first and spill accumulators.)
     uint16x8_t lo[2], hi[2];
-    for (size_t n = 0; n <= kPairs; ++n) {
-      if (n < kPairs) {
-        const size_t i = n / kNR, j = n % kNR;
-        lo[n % 2] = vmull_u8(vget_low_u8(va[i]), vget_low_u8(vb[j]));
-        hi[n % 2] = vmull_high_u8(va[i], vb[j]);
+    for (size_t q = 0; q <= kPairs; ++q) {
+      if (q < kPairs) {
+        const size_t i = q / kNR, j = q % kNR;
+        lo[q % 2] = vmull_u8(vget_low_u8(va[i]), vget_low_u8(vb[j]));
+        hi[q % 2] = vmull_high_u8(va[i], vb[j]);
       }
-      if (n > 0) {
-        const size_t i = (n - 1) / kNR, j = (n - 1) % kNR;
-        acc[i][j] = vpadalq_u16(acc[i][j], lo[(n - 1) % 2]);
-        acc[i][j] = vpadalq_u16(acc[i][j], hi[(n - 1) % 2]);
+      if (q > 0) {
+        const size_t i = (q - 1) / kNR, j = (q - 1) % kNR;
+        acc[i][j] = vpadalq_u16(acc[i][j], lo[(q - 1) % 2]);
+        acc[i][j] = vpadalq_u16(acc[i][j], hi[(q - 1) % 2]);
       }
     }
     a += kMR * kKR;

@@ -75,16 +75,17 @@ void AccumulateTile(const TileArgs& t, int32_t* sums) {
   }
   const auto* a = static_cast<const uint8_t*>(t.a_panel);
   const auto* b = static_cast<const uint8_t*>(t.b_panel);
-  const uint8_t* const a_end = a + kMR * t.k_padded;
   constexpr size_t kAGroup = kMR * kKR, kBGroup = kNR * kKR;
+  const size_t groups = t.k_padded / kKR;
   // Two groups per iteration: 48 UDOTs against 6 loads and 4 loop
-  // instructions.
-  for (; a_end - a >= static_cast<ptrdiff_t>(2 * kAGroup);
-       a += 2 * kAGroup, b += 2 * kBGroup) {
+  // instructions (2 pointer adds, SUBS, B.NE).
+  for (size_t n = groups / 2; n != 0; --n) {
     DotGroup(acc, a, b);
     DotGroup(acc, a + kAGroup, b + kBGroup);
+    a += 2 * kAGroup;
+    b += 2 * kBGroup;
   }
-  if (a != a_end) DotGroup(acc, a, b);
+  if (groups % 2 != 0) DotGroup(acc, a, b);
   for (size_t i = 0; i < kMR; ++i) {
     for (size_t c = 0; c < 3; ++c) {
       vst1q_s32(sums + i * kNR + 4 * c, vreinterpretq_s32_u32(acc[i][c]));

@@ -59,7 +59,7 @@ run_ctest() {
     status=1
   fi
   # Passing tests are one line each: show failures in full, the rest short.
-  grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* (Passed|Skipped)' "$log" |
+  grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(Passed|Skipped)|\(Skipped\)$' "$log" |
     grep -vE '^ *Start +[0-9]+:' || true
   summaries+=("$label: $(grep -E 'tests passed|tests failed' "$log" | tail -1)")
   rm -f "$log"
