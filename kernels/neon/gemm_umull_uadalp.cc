@@ -50,8 +50,8 @@ namespace {
 constexpr size_t kMR = 4;   // 16 accumulators of 32 vector registers
 constexpr size_t kKR = 16;  // one q register per line and group
 #else
-constexpr size_t kMR = 2;   // 8 accumulators of 16 q registers
-constexpr size_t kKR = 8;   // one d register per line and group
+constexpr size_t kMR = 2;  // 8 accumulators of 16 q registers
+constexpr size_t kKR = 8;  // one d register per line and group
 #endif
 constexpr size_t kNR = 4;
 
@@ -147,11 +147,11 @@ void AccumulateTile(const TileArgs& t, int32_t* sums) {
         "vpadal.u16 %q[c13], q4\n"
         "bne 1b\n"
         : [a] "+r"(a), [b] "+r"(b), [groups] "+r"(groups), [c00] "+w"(c00),
-          [c01] "+w"(c01), [c02] "+w"(c02), [c03] "+w"(c03),
-          [c10] "+w"(c10), [c11] "+w"(c11), [c12] "+w"(c12), [c13] "+w"(c13)
+          [c01] "+w"(c01), [c02] "+w"(c02), [c03] "+w"(c03), [c10] "+w"(c10),
+          [c11] "+w"(c11), [c12] "+w"(c12), [c13] "+w"(c13)
         :
-        : "cc", "memory", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7",
-          "d8", "d9");
+        : "cc", "memory", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8",
+          "d9");
   }
   vst1q_s32(sums, vreinterpretq_s32_u32(ReduceRow(c00, c01, c02, c03)));
   vst1q_s32(sums + kNR, vreinterpretq_s32_u32(ReduceRow(c10, c11, c12, c13)));
@@ -196,9 +196,17 @@ extern const KernelTable kNeonTable;
 const KernelTable kNeonTable = {
     "neon",
     /*packing_format=*/kMR == 4 ? 0x4E10404u : 0x4E10204u,
-    kMR, kNR, kKR,
-    APanelBytes, BPanelBytes, /*choose_variant=*/nullptr, PackA, PackB,
-    /*b_packed_offset=*/{0, 0}, {GemmU8Tile, nullptr}, {GemmS32Tile, nullptr},
+    kMR,
+    kNR,
+    kKR,
+    APanelBytes,
+    BPanelBytes,
+    /*choose_variant=*/nullptr,
+    PackA,
+    PackB,
+    /*b_packed_offset=*/{0, 0},
+    {GemmU8Tile, nullptr},
+    {GemmS32Tile, nullptr},
 };
 
 }  // namespace qgemm

@@ -69,8 +69,7 @@ void StoreTileU8(const int32_t* sums, const TileArgs& t) {
                                cols.col_offset + 4 * v);
       x = vqshlq_s32(x, left_shift[v]);
       x = vqrdmulhq_s32(x, multiplier[v]);
-      const int32x4_t fixup =
-          vshrq_n_s32(vandq_s32(x, neg_right_shift[v]), 31);
+      const int32x4_t fixup = vshrq_n_s32(vandq_s32(x, neg_right_shift[v]), 31);
       x = vrshlq_s32(vqaddq_s32(x, fixup), neg_right_shift[v]);
       x = vaddq_s32(vminq_s32(vmaxq_s32(x, lo), hi), zero_point);
       narrowed[v] = vmovn_u32(vreinterpretq_u32_s32(x));  // exact: 0..255

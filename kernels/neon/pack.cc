@@ -83,10 +83,10 @@ template void PackRowLines<8>(size_t, size_t, size_t, const uint8_t*, size_t,
                               uint8_t*, int32_t*);
 template void PackRowLines<16>(size_t, size_t, size_t, const uint8_t*, size_t,
                                uint8_t*, int32_t*);
-template void PackColumnLines<4>(size_t, size_t, size_t, const uint8_t*,
-                                 size_t, uint8_t*, int32_t*);
-template void PackColumnLines<8>(size_t, size_t, size_t, const uint8_t*,
-                                 size_t, uint8_t*, int32_t*);
+template void PackColumnLines<4>(size_t, size_t, size_t, const uint8_t*, size_t,
+                                 uint8_t*, int32_t*);
+template void PackColumnLines<8>(size_t, size_t, size_t, const uint8_t*, size_t,
+                                 uint8_t*, int32_t*);
 template void PackColumnLines<16>(size_t, size_t, size_t, const uint8_t*,
                                   size_t, uint8_t*, int32_t*);
 

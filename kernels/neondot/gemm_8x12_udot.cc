@@ -12,7 +12,8 @@
 //
 //              cols 0-3    cols 4-7    cols 8-11
 //   row 0    acc[0][0]   acc[0][1]   acc[0][2]     acc[i][c] +=
-//   row 1    acc[1][0]      ...         ...          UDOT vb[c], va[i/4].4b[i%4]
+//   row 1    acc[1][0]      ...         ...          UDOT vb[c],
+//   va[i/4].4b[i%4]
 //    ...                                           (by-element: row i's 4
 //   row 7    acc[7][0]      ...      acc[7][2]      depth bytes against each
 //                                                   column's 4 depth bytes)
@@ -128,9 +129,19 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
 
 extern const KernelTable kNeonDotTable;
 const KernelTable kNeonDotTable = {
-    "neondot", /*packing_format=*/0x4EDD0812u, kMR, kNR, kKR,
-    APanelBytes, BPanelBytes, /*choose_variant=*/nullptr, PackA, PackB,
-    /*b_packed_offset=*/{0, 0}, {GemmU8Tile, nullptr}, {GemmS32Tile, nullptr},
+    "neondot",
+    /*packing_format=*/0x4EDD0812u,
+    kMR,
+    kNR,
+    kKR,
+    APanelBytes,
+    BPanelBytes,
+    /*choose_variant=*/nullptr,
+    PackA,
+    PackB,
+    /*b_packed_offset=*/{0, 0},
+    {GemmU8Tile, nullptr},
+    {GemmS32Tile, nullptr},
 };
 
 }  // namespace qgemm

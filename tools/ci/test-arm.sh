@@ -22,26 +22,14 @@ say() { printf '\n=== %s\n' "$*"; }
 # arm64 libraries come from Debian multiarch; armhf needs only the cross
 # compiler (no armhf dpkg architecture: googletest is built from source, and
 # cpu_features / Google Benchmark are not used there).
-PKGS=(cmake ninja-build g++ file qemu-user
-      crossbuild-essential-arm64 libc6:arm64 libstdc++6:arm64
-      libcpu-features-dev:arm64 googletest libgtest-dev:arm64
-      libbenchmark-dev:arm64 libxsimd-dev libxsimd-dev:arm64
-      crossbuild-essential-armhf)
+. tools/ci/deps.sh
 if [[ "${QGEMM_SKIP_APT:-0}" != 1 ]]; then
-  missing=()
-  for p in "${PKGS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-      missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    say "installing: ${missing[*]}"
-    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-      dpkg --add-architecture arm64
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
+  qgemm_require_arch arm64
+  qgemm_require_packages cmake ninja-build g++ file qemu-user \
+    crossbuild-essential-arm64 libc6:arm64 libstdc++6:arm64 \
+    libcpu-features-dev:arm64 googletest libgtest-dev:arm64 \
+    libbenchmark-dev:arm64 libxsimd-dev libxsimd-dev:arm64 \
+    crossbuild-essential-armhf
 fi
 
 status=0
