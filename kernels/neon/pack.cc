@@ -77,14 +77,68 @@ void PackColumnLines(size_t lines, size_t k, size_t lines_eff,
   }
 }
 
+// G = 4 (the udot layout) transposes 4 rows x 16 columns at a time: two
+// rounds of ZIP turn rows r0..r3 into columns of 4 depth bytes,
+//   zip8(r0, r1)  = [r0c0 r1c0 r0c1 r1c1 ...]
+//   zip16(.., ..) = [r0c0 r1c0 r2c0 r3c0][r0c1 r1c1 r2c1 r3c1] ...
+// which is the panel's group layout; each 32-bit lane is one column's 4
+// bytes, so UADDLP twice adds them into that column's u32 sum. Rows are
+// copied into a zeroed 16-byte line first, so nothing past column lines_eff
+// or row k is read.
+template <>
+void PackColumnLines<4>(size_t lines, size_t k, size_t lines_eff,
+                        const uint8_t* src, size_t ld, uint8_t* panel,
+                        int32_t* sums) {
+  constexpr size_t kG = 4;
+  const size_t k_padded = (k + kG - 1) / kG * kG;
+  const size_t vectors = (lines + 3) / 4;  // 4 columns per output vector
+  uint32x4_t col_sums[4] = {vdupq_n_u32(0), vdupq_n_u32(0), vdupq_n_u32(0),
+                            vdupq_n_u32(0)};
+  uint8_t rows[kG][16];
+  std::memset(rows, 0, sizeof rows);
+  for (size_t p = 0; p < k_padded; p += kG) {
+    for (size_t r = 0; r < kG; ++r) {
+      if (p + r < k) {
+        std::memcpy(rows[r], src + (p + r) * ld, lines_eff);
+      } else {
+        std::memset(rows[r], 0, sizeof rows[r]);
+      }
+    }
+    const uint8x16x2_t z01 = vzipq_u8(vld1q_u8(rows[0]), vld1q_u8(rows[1]));
+    const uint8x16x2_t z23 = vzipq_u8(vld1q_u8(rows[2]), vld1q_u8(rows[3]));
+    const uint16x8x2_t lo = vzipq_u16(vreinterpretq_u16_u8(z01.val[0]),
+                                      vreinterpretq_u16_u8(z23.val[0]));
+    const uint16x8x2_t hi = vzipq_u16(vreinterpretq_u16_u8(z01.val[1]),
+                                      vreinterpretq_u16_u8(z23.val[1]));
+    const uint8x16_t groups[4] = {
+        vreinterpretq_u8_u16(lo.val[0]), vreinterpretq_u8_u16(lo.val[1]),
+        vreinterpretq_u8_u16(hi.val[0]), vreinterpretq_u8_u16(hi.val[1])};
+    uint8_t* dst =
+        panel + p * lines;  // group p / 4 starts at p / 4 * lines * 4
+    for (size_t v = 0; v < vectors; ++v) {
+      col_sums[v] = vpadalq_u16(col_sums[v], vpaddlq_u8(groups[v]));
+      if (4 * (v + 1) <= lines) {
+        vst1q_u8(dst + 16 * v, groups[v]);
+      } else {
+        uint8_t part[16];
+        vst1q_u8(part, groups[v]);
+        std::memcpy(dst + 16 * v, part, 4 * (lines - 4 * v));
+      }
+    }
+  }
+  uint32_t all[16];
+  for (size_t v = 0; v < 4; ++v) vst1q_u32(all + 4 * v, col_sums[v]);
+  for (size_t c = 0; c < lines; ++c) {
+    sums[c] = c < lines_eff ? static_cast<int32_t>(all[c]) : 0;
+  }
+}
+
 template void PackRowLines<4>(size_t, size_t, size_t, const uint8_t*, size_t,
                               uint8_t*, int32_t*);
 template void PackRowLines<8>(size_t, size_t, size_t, const uint8_t*, size_t,
                               uint8_t*, int32_t*);
 template void PackRowLines<16>(size_t, size_t, size_t, const uint8_t*, size_t,
                                uint8_t*, int32_t*);
-template void PackColumnLines<4>(size_t, size_t, size_t, const uint8_t*, size_t,
-                                 uint8_t*, int32_t*);
 template void PackColumnLines<8>(size_t, size_t, size_t, const uint8_t*, size_t,
                                  uint8_t*, int32_t*);
 template void PackColumnLines<16>(size_t, size_t, size_t, const uint8_t*,

@@ -34,6 +34,11 @@ template <size_t G>
 void PackColumnLines(size_t lines, size_t k, size_t lines_eff,
                      const uint8_t* src, size_t ld, uint8_t* panel,
                      int32_t* sums);
+// G = 4 transposes 4 x 16 blocks with NEON zips (pack.cc).
+template <>
+void PackColumnLines<4>(size_t lines, size_t k, size_t lines_eff,
+                        const uint8_t* src, size_t ld, uint8_t* panel,
+                        int32_t* sums);
 
 }  // namespace neon
 }  // namespace qgemm
