@@ -1,0 +1,457 @@
+// AVX-512 VNNI 8x32 micro-kernel, its packing and its 512-bit output stage.
+//
+// This body is written once and compiled twice:
+//   kernels/avx512vnni/gemm_8x32.cc   natively (-mavx512f -mavx512bw
+//                                     -mavx512dq -mavx512vl -mavx512vnni)
+//   tests/emulated/avx512vnni_simde.cc  against SIMDe's emulation of the same
+//                                     intrinsics, so it runs on any AVX2 CPU
+// The includer provides the intrinsics (<immintrin.h>, or SIMDe with native
+// aliases) and defines
+//   QGEMM_AVX512VNNI_TABLE     the KernelTable object to define
+//   QGEMM_AVX512VNNI_ISA_NAME  its isa string
+// Everything else lives in an anonymous namespace, so the two builds never
+// share a symbol (../shared/docs/toolchains.md 4.1).
+//
+// Register tile (16 zmm accumulators, 2 B vectors, 1 broadcast A quad):
+//
+//                      B k-group g: 32 columns x 4 depths, int8
+//                  +--------------------+--------------------+
+//                  | b0: cols 0..15     | b1: cols 16..31    |  2 x 64 B loads
+//                  +--------------------+--------------------+
+//   A row 0 quad --> acc[0][0]            acc[0][1]
+//   A row 1 quad --> acc[1][0]            acc[1][1]
+//     ...   (vpbroadcastd of 4 A bytes)
+//   A row 7 quad --> acc[7][0]            acc[7][1]
+//
+//   acc[i][v] lane l (int32) = column 16v + l of row i.
+//   One step: VPDPBUSD acc[i][v], bcast(a[i][4g..4g+3]), b_v
+//             adds sum_{q<4} a[i][4g+q] (u8) * b'[4g+q][16v+l] (s8) per lane.
+//   Per k-group: 2 B loads + 8 broadcast loads feed 16 VPDPBUSD.
+//
+// Packed layout (KR = 4, k_padded = K rounded up to 4):
+//   A panel: group g = 32 bytes, row i's quad a[i][4g..4g+3] at 32g + 4i.
+//   B panel: group g = 128 bytes, column j's quad b'[4g..4g+3][j] at
+//            128g + 4j, with b' = b XOR 0x80 read as int8, i.e. b - 128.
+//   Depth padding is zero in A (and b = 0 in B); rows of A past m_eff are
+//   zero; columns of B past n_eff hold b = 0. Row and column sums are of the
+//   ORIGINAL uint8 values (zero for padding).
+//
+// Why the result is exact (all equalities modulo 2^32, the ring DESIGN.md's
+// int32 wrap-around lives in):
+//  1. b XOR 0x80, read as int8, equals b - 128 for every b in [0, 255]
+//     (flipping the top bit subtracts 128 from the unsigned value and the
+//     result lies in [-128, 127], where int8 reads it unchanged). So the
+//     packed B holds b' = b - ob with ob = b_packed_offset = 128.
+//  2. VPDPBUSD multiplies each u8 a by an s8 b', sums 4 products in a wide
+//     intermediate (|sum| <= 4 * 255 * 128 < 2^31) and adds that sum to the
+//     int32 lane with wrap-around, no saturation (the "S" variant VPDPBUSDS
+//     would saturate; it is not used). So after the loop
+//       acc[i][j] = sum_k a[i][k] * b'[k][j]   (mod 2^32).
+//  3. Depth padding: a = 0 there, so its products are 0 whatever b' is.
+//     Rows and columns past m_eff / n_eff are computed but never stored.
+//  4. The driver supplies row_offset[i] = (ob - zb) * rowsum(A_i) and
+//     col_offset[j] = bias[j] - za * colsum(B_j) + K * za * zb, and
+//       sum_k (a - za)(b - zb)
+//         = sum a b - zb rowsum(A) - za colsum(B) + K za zb
+//         = sum a b' + ob rowsum(A) - zb rowsum(A) - za colsum(B) + K za zb
+//         = acc + row_offset + col_offset,
+//     which is what dispatch/kernel_table.h states; vpaddd wraps, as the
+//     reference does.
+//
+// The output stage follows DESIGN.md step by step on 16 int32 lanes (one
+// row, 16 columns, per-lane parameters from TileColumns); each step's
+// argument is in RequantizeRow16 below.
+//
+// Edges: a tile with m_eff rows runs a kernel instantiated for exactly
+// m_eff rows, and one with n_eff <= 16 touches only the first B vector. C is
+// written with masked stores of exactly n_eff bytes (or int32s) per row;
+// masked-off bytes are neither read nor written (nor can they fault).
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "dispatch/kernel_table.h"
+
+namespace qgemm {
+namespace {
+
+constexpr size_t kMR = 8;
+constexpr size_t kNR = 32;
+constexpr size_t kKR = 4;
+constexpr size_t kAGroupBytes = kMR * kKR;  // 32
+constexpr size_t kBGroupBytes = kNR * kKR;  // 128
+constexpr int32_t kBPackedOffset = 128;
+
+size_t APanelBytes(size_t k_padded) { return kMR * k_padded; }
+size_t BPanelBytes(size_t k_padded) { return kNR * k_padded; }
+
+// ---- Packing --------------------------------------------------------------
+
+void PackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
+           size_t lda, void* panel_v, int32_t* row_sums) {
+  auto* panel = static_cast<uint8_t*>(panel_v);
+  const size_t full_groups = k / kKR;
+  const size_t tail = k % kKR;
+  const size_t groups = full_groups + (tail != 0);
+  for (size_t i = 0; i < kMR; ++i) {
+    uint8_t* out = panel + kKR * i;
+    if (i >= m_eff) {
+      for (size_t g = 0; g < groups; ++g) {
+        std::memset(out + g * kAGroupBytes, 0, kKR);
+      }
+      row_sums[i] = 0;
+      continue;
+    }
+    const uint8_t* row = a + i * lda;
+    uint32_t sum = 0;
+    for (size_t p = 0; p < k; ++p) sum += row[p];
+    for (size_t g = 0; g < full_groups; ++g) {
+      std::memcpy(out + g * kAGroupBytes, row + g * kKR, kKR);
+    }
+    if (tail != 0) {
+      uint8_t quad[kKR] = {0, 0, 0, 0};
+      for (size_t q = 0; q < tail; ++q) quad[q] = row[full_groups * kKR + q];
+      std::memcpy(out + full_groups * kAGroupBytes, quad, kKR);
+    }
+    row_sums[i] = static_cast<int32_t>(sum);
+  }
+}
+
+// B is k x n row-major: four depth rows of (up to) 16 columns are loaded with
+// byte masks (nothing outside the caller's B is read), interleaved into
+// per-column quads, summed with VPDPBUSD against ones (exact column sums of
+// the original bytes) and stored flipped to b - 128.
+void PackBKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
+             uint8_t* panel, int32_t* col_sums) {
+  const __m128i ones = _mm_set1_epi8(1);
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  const size_t groups = (k + kKR - 1) / kKR;
+  for (size_t half = 0; half < 2; ++half) {
+    const size_t j0 = 16 * half;
+    const size_t cols = n_eff > j0 ? (n_eff - j0 < 16 ? n_eff - j0 : 16) : 0;
+    const __mmask16 col_mask = static_cast<__mmask16>(
+        cols == 16 ? 0xFFFFu : (1u << cols) - 1u);
+    __m128i sum0 = _mm_setzero_si128(), sum1 = _mm_setzero_si128();
+    __m128i sum2 = _mm_setzero_si128(), sum3 = _mm_setzero_si128();
+    for (size_t g = 0; g < groups; ++g) {
+      __m128i r[kKR];
+      for (size_t q = 0; q < kKR; ++q) {
+        const size_t p = g * kKR + q;
+        r[q] = (cols != 0 && p < k)
+                   ? _mm_maskz_loadu_epi8(col_mask, b + p * ldb + j0)
+                   : _mm_setzero_si128();
+      }
+      const __m128i r01_lo = _mm_unpacklo_epi8(r[0], r[1]);  // cols 0..7
+      const __m128i r01_hi = _mm_unpackhi_epi8(r[0], r[1]);  // cols 8..15
+      const __m128i r23_lo = _mm_unpacklo_epi8(r[2], r[3]);
+      const __m128i r23_hi = _mm_unpackhi_epi8(r[2], r[3]);
+      const __m128i q0 = _mm_unpacklo_epi16(r01_lo, r23_lo);  // cols 0..3
+      const __m128i q1 = _mm_unpackhi_epi16(r01_lo, r23_lo);  // cols 4..7
+      const __m128i q2 = _mm_unpacklo_epi16(r01_hi, r23_hi);  // cols 8..11
+      const __m128i q3 = _mm_unpackhi_epi16(r01_hi, r23_hi);  // cols 12..15
+      sum0 = _mm_dpbusd_epi32(sum0, q0, ones);
+      sum1 = _mm_dpbusd_epi32(sum1, q1, ones);
+      sum2 = _mm_dpbusd_epi32(sum2, q2, ones);
+      sum3 = _mm_dpbusd_epi32(sum3, q3, ones);
+      uint8_t* out = panel + g * kBGroupBytes + kKR * j0;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 0),
+                       _mm_xor_si128(q0, flip));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16),
+                       _mm_xor_si128(q1, flip));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32),
+                       _mm_xor_si128(q2, flip));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 48),
+                       _mm_xor_si128(q3, flip));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(col_sums + j0 + 0), sum0);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(col_sums + j0 + 4), sum1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(col_sums + j0 + 8), sum2);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(col_sums + j0 + 12), sum3);
+  }
+}
+
+// B is n x k row-major (a row is one column of the math B): a column's
+// depth quads are already contiguous, so each is copied with its top bits
+// flipped. (Packing weights is a one-off, qgemm_pack_b.)
+void PackBNK(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
+             uint8_t* panel, int32_t* col_sums) {
+  const size_t full_groups = k / kKR;
+  const size_t tail = k % kKR;
+  const size_t groups = full_groups + (tail != 0);
+  const uint32_t flip = 0x80808080u;
+  for (size_t j = 0; j < kNR; ++j) {
+    uint8_t* out = panel + kKR * j;
+    if (j >= n_eff) {
+      for (size_t g = 0; g < groups; ++g) {
+        std::memcpy(out + g * kBGroupBytes, &flip, kKR);  // b = 0
+      }
+      col_sums[j] = 0;
+      continue;
+    }
+    const uint8_t* col = b + j * ldb;
+    uint32_t sum = 0;
+    for (size_t p = 0; p < k; ++p) sum += col[p];
+    for (size_t g = 0; g < full_groups; ++g) {
+      uint32_t quad;
+      std::memcpy(&quad, col + g * kKR, kKR);
+      quad ^= flip;
+      std::memcpy(out + g * kBGroupBytes, &quad, kKR);
+    }
+    if (tail != 0) {
+      uint8_t quad[kKR] = {0, 0, 0, 0};
+      for (size_t q = 0; q < tail; ++q) quad[q] = col[full_groups * kKR + q];
+      for (size_t q = 0; q < kKR; ++q) quad[q] ^= 0x80;
+      std::memcpy(out + full_groups * kBGroupBytes, quad, kKR);
+    }
+    col_sums[j] = static_cast<int32_t>(sum);
+  }
+}
+
+void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
+           size_t ldb, int nk_layout, void* panel, int32_t* col_sums) {
+  if (nk_layout) {
+    PackBNK(k, n_eff, b, ldb, static_cast<uint8_t*>(panel), col_sums);
+  } else {
+    PackBKN(k, n_eff, b, ldb, static_cast<uint8_t*>(panel), col_sums);
+  }
+}
+
+// ---- The micro-kernel -------------------------------------------------------
+
+// kRows (1..8) rows of A against kVecs (1 or 2) 16-column vectors of B over
+// the whole depth, then the row and column offsets: acc holds the exact
+// int32 (wrapped) sums of the tile.
+//
+// The accumulators are named variables, not an array: GCC 12 scalarizes an
+// array of vectors only after unrolling the loops that index it, too late,
+// and then moves every accumulator through a copy per k-group. Its partial
+// redundancy elimination does the same to named variables (it splits each
+// accumulator into an __m512i and a v16si phi), hence -fno-tree-pre on this
+// file (sources.cmake). With both, the depth loop is 2 B loads + 8
+// broadcasts + 16 VPDPBUSD and loop control, accumulators in zmm registers.
+#define QGEMM_VNNI_ROW(i)                                                \
+  if constexpr (kRows > i) {                                             \
+    int32_t quad;                                                        \
+    std::memcpy(&quad, a + kKR * i, sizeof quad);                        \
+    const __m512i av = _mm512_set1_epi32(quad);                          \
+    acc##i##0 = _mm512_dpbusd_epi32(acc##i##0, av, b0);                  \
+    if constexpr (kVecs > 1) acc##i##1 = _mm512_dpbusd_epi32(acc##i##1, av, b1); \
+  }
+#define QGEMM_VNNI_SAVE(i)          \
+  if constexpr (kRows > i) {        \
+    acc[i][0] = acc##i##0;          \
+    if constexpr (kVecs > 1) acc[i][kVecs - 1] = acc##i##1; \
+  }
+
+template <int kRows, int kVecs>
+inline void AccumulateTile(const TileArgs& t, __m512i (&acc)[kRows][kVecs]) {
+  const auto* a = static_cast<const uint8_t*>(t.a_panel);
+  const auto* b = static_cast<const uint8_t*>(t.b_panel);
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i acc00 = zero, acc01 = zero, acc10 = zero, acc11 = zero;
+  __m512i acc20 = zero, acc21 = zero, acc30 = zero, acc31 = zero;
+  __m512i acc40 = zero, acc41 = zero, acc50 = zero, acc51 = zero;
+  __m512i acc60 = zero, acc61 = zero, acc70 = zero, acc71 = zero;
+  const size_t groups = t.k_padded / kKR;
+  for (size_t g = 0; g < groups; ++g) {
+    const __m512i b0 = _mm512_loadu_si512(b);
+    __m512i b1 = zero;
+    if constexpr (kVecs > 1) b1 = _mm512_loadu_si512(b + 64);
+    QGEMM_VNNI_ROW(0)
+    QGEMM_VNNI_ROW(1)
+    QGEMM_VNNI_ROW(2)
+    QGEMM_VNNI_ROW(3)
+    QGEMM_VNNI_ROW(4)
+    QGEMM_VNNI_ROW(5)
+    QGEMM_VNNI_ROW(6)
+    QGEMM_VNNI_ROW(7)
+    a += kAGroupBytes;
+    b += kBGroupBytes;
+  }
+  QGEMM_VNNI_SAVE(0)
+  QGEMM_VNNI_SAVE(1)
+  QGEMM_VNNI_SAVE(2)
+  QGEMM_VNNI_SAVE(3)
+  QGEMM_VNNI_SAVE(4)
+  QGEMM_VNNI_SAVE(5)
+  QGEMM_VNNI_SAVE(6)
+  QGEMM_VNNI_SAVE(7)
+  static_assert(kRows >= 1 && kRows <= static_cast<int>(kMR), "tile rows");
+  static_assert(kVecs == 1 || kVecs == 2, "tile column vectors");
+#pragma GCC unroll 2
+  for (int v = 0; v < kVecs; ++v) {
+    const __m512i col = _mm512_loadu_si512(t.cols.col_offset + 16 * v);
+#pragma GCC unroll 8
+    for (int i = 0; i < kRows; ++i) {
+      const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
+      acc[i][v] = _mm512_add_epi32(acc[i][v], _mm512_add_epi32(row, col));
+    }
+  }
+}
+#undef QGEMM_VNNI_ROW
+#undef QGEMM_VNNI_SAVE
+
+// Store masks for the n_eff columns of a tile: 16 lanes per vector.
+inline __mmask16 LaneMask(size_t n_eff, int v) {
+  const size_t lo = 16 * static_cast<size_t>(v);
+  if (n_eff <= lo) return 0;
+  const size_t n = n_eff - lo;
+  return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+}
+
+// The per-column parameters of 16 columns and the per-call constants.
+struct OutputParams16 {
+  __m512i multiplier, left_shift, right_shift;
+  __m512i lo, hi, zero_point;  // clamp bounds less the zero point
+};
+
+inline OutputParams16 LoadOutputParams(const TileArgs& t, int v) {
+  OutputParams16 p;
+  p.multiplier = _mm512_loadu_si512(t.cols.multiplier + 16 * v);
+  p.left_shift = _mm512_loadu_si512(t.cols.left_shift + 16 * v);
+  p.right_shift = _mm512_loadu_si512(t.cols.right_shift + 16 * v);
+  p.zero_point = _mm512_set1_epi32(t.clamp->c_zero_point);
+  p.lo = _mm512_set1_epi32(t.clamp->c_min - t.clamp->c_zero_point);
+  p.hi = _mm512_set1_epi32(t.clamp->c_max - t.clamp->c_zero_point);
+  return p;
+}
+
+// DESIGN.md's output stage on 16 lanes; returns values in [c_min, c_max].
+inline __m512i RequantizeRow16(__m512i x, const OutputParams16& p) {
+  // 1. x * 2^ls saturated, ls in [0, 30]. x << ls is exact iff shifting it
+  //    back arithmetically gives x again (the bits shifted out were all
+  //    copies of the sign); otherwise the true product is beyond int32 on
+  //    the side of x's sign.
+  const __m512i shifted = _mm512_sllv_epi32(x, p.left_shift);
+  const __mmask16 fits =
+      _mm512_cmpeq_epi32_mask(_mm512_srav_epi32(shifted, p.left_shift), x);
+  const __mmask16 negative = _mm512_movepi32_mask(x);  // the sign bits
+  const __m512i saturated =
+      _mm512_mask_blend_epi32(negative, _mm512_set1_epi32(INT32_MAX),
+                              _mm512_set1_epi32(INT32_MIN));
+  x = _mm512_mask_blend_epi32(fits, saturated, shifted);
+
+  // 2. SRDHM(x, M0) = trunc((p + nudge) / 2^31), p = x * M0 exact in int64.
+  //    For p >= 0 that is floor((p + 2^30) / 2^31); for p < 0,
+  //    trunc((p + 1 - 2^30) / 2^31) = floor((p + 1 - 2^30 + 2^31 - 1) / 2^31)
+  //    = floor((p + 2^30) / 2^31) as well. So: bits 31..62 of p + 2^30
+  //    (|p| <= 2^62, no int64 overflow). The result fits int32 except for
+  //    x = M0 = INT32_MIN, which cannot occur: M0 >= 0 (the API rejects
+  //    anything else). VPMULDQ multiplies the even lanes; the odd lanes are
+  //    shifted down into even position first.
+  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i p_even =
+      _mm512_add_epi64(_mm512_mul_epi32(x, p.multiplier), nudge);
+  const __m512i p_odd = _mm512_add_epi64(
+      _mm512_mul_epi32(_mm512_srli_epi64(x, 32),
+                       _mm512_srli_epi64(p.multiplier, 32)),
+      nudge);
+  // Even lanes: bits 31..62 moved to bits 0..31; odd lanes: to bits 32..63.
+  x = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA),
+                              _mm512_srli_epi64(p_even, 31),
+                              _mm512_slli_epi64(p_odd, 1));
+
+  // 3. RDBPOT(x, e), e = right_shift in [0, 31], exactly as gemmlowp:
+  //    mask = 2^e - 1, rem = x & mask, threshold = (mask >> 1) + (x < 0),
+  //    result = (x >> e) + (rem > threshold). rem and threshold are both
+  //    non-negative, so the signed compare is the plain one.
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i mask =
+      _mm512_sub_epi32(_mm512_sllv_epi32(one, p.right_shift), one);
+  const __m512i rem = _mm512_and_si512(x, mask);
+  const __m512i threshold =
+      _mm512_add_epi32(_mm512_srli_epi32(mask, 1), _mm512_srli_epi32(x, 31));
+  const __mmask16 round_up = _mm512_cmpgt_epi32_mask(rem, threshold);
+  x = _mm512_srav_epi32(x, p.right_shift);
+  x = _mm512_mask_add_epi32(x, round_up, x, one);
+
+  // 4. clamp(x + zc, cmin, cmax) == clamp(x, cmin - zc, cmax - zc) + zc, and
+  //    the right side cannot wrap (both bounds are within [-255, 255]).
+  x = _mm512_min_epi32(_mm512_max_epi32(x, p.lo), p.hi);
+  return _mm512_add_epi32(x, p.zero_point);
+}
+
+template <int kRows, int kVecs>
+void GemmU8Tile(const TileArgs* t) {
+  __m512i acc[kRows][kVecs];
+  AccumulateTile<kRows, kVecs>(*t, acc);
+  OutputParams16 params[kVecs];
+#pragma GCC unroll 2
+  for (int v = 0; v < kVecs; ++v) params[v] = LoadOutputParams(*t, v);
+  auto* c = static_cast<uint8_t*>(t->c);
+  const size_t n_eff = t->n_eff;
+#pragma GCC unroll 8
+  for (int i = 0; i < kRows; ++i) {
+    uint8_t* row = c + static_cast<size_t>(i) * t->ldc;
+    // Values are in [0, 255]: VPMOVDB's truncation is exact.
+    const __m128i lo = _mm512_cvtepi32_epi8(RequantizeRow16(acc[i][0], params[0]));
+    if constexpr (kVecs == 1) {
+      _mm_mask_storeu_epi8(row, LaneMask(n_eff, 0), lo);
+    } else {
+      const __m128i hi =
+          _mm512_cvtepi32_epi8(RequantizeRow16(acc[i][kVecs - 1], params[kVecs - 1]));
+      const __mmask32 mask = static_cast<__mmask32>(
+          n_eff >= 32 ? 0xFFFFFFFFu : (1u << n_eff) - 1u);
+      _mm256_mask_storeu_epi8(
+          row, mask, _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1));
+    }
+  }
+}
+
+template <int kRows, int kVecs>
+void GemmS32Tile(const TileArgs* t) {
+  __m512i acc[kRows][kVecs];
+  AccumulateTile<kRows, kVecs>(*t, acc);
+  auto* c = static_cast<int32_t*>(t->c);
+#pragma GCC unroll 8
+  for (int i = 0; i < kRows; ++i) {
+    int32_t* row = c + static_cast<size_t>(i) * t->ldc;
+#pragma GCC unroll 2
+    for (int v = 0; v < kVecs; ++v) {
+      _mm512_mask_storeu_epi32(row + 16 * v, LaneMask(t->n_eff, v), acc[i][v]);
+    }
+  }
+}
+
+// [m_eff - 1][n_eff > 16]: the kernel instantiated for exactly that edge.
+#define QGEMM_AVX512VNNI_EDGES(K)                                        \
+  {                                                                      \
+    {K<1, 1>, K<1, 2>}, {K<2, 1>, K<2, 2>}, {K<3, 1>, K<3, 2>},          \
+        {K<4, 1>, K<4, 2>}, {K<5, 1>, K<5, 2>}, {K<6, 1>, K<6, 2>},      \
+        {K<7, 1>, K<7, 2>}, {K<8, 1>, K<8, 2>},                          \
+  }
+
+constexpr GemmTileFn kGemmU8Edges[kMR][2] = QGEMM_AVX512VNNI_EDGES(GemmU8Tile);
+constexpr GemmTileFn kGemmS32Edges[kMR][2] =
+    QGEMM_AVX512VNNI_EDGES(GemmS32Tile);
+#undef QGEMM_AVX512VNNI_EDGES
+
+void GemmU8(const TileArgs* t) {
+  kGemmU8Edges[t->m_eff - 1][t->n_eff > 16](t);
+}
+
+void GemmS32(const TileArgs* t) {
+  kGemmS32Edges[t->m_eff - 1][t->n_eff > 16](t);
+}
+
+}  // namespace
+
+extern const KernelTable QGEMM_AVX512VNNI_TABLE;
+const KernelTable QGEMM_AVX512VNNI_TABLE = {
+    QGEMM_AVX512VNNI_ISA_NAME,
+    /*packing_format=*/0xA5128432u,  // the same bytes in both builds
+    kMR,
+    kNR,
+    kKR,
+    APanelBytes,
+    BPanelBytes,
+    /*choose_variant=*/nullptr,
+    PackA,
+    PackB,
+    /*b_packed_offset=*/{kBPackedOffset, 0},
+    /*gemm_u8=*/{GemmU8, nullptr},
+    /*gemm_s32=*/{GemmS32, nullptr},
+};
+
+}  // namespace qgemm

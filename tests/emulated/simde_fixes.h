@@ -1,0 +1,99 @@
+// Stand-ins for the AVX-512 intrinsics SIMDe 0.7.4 (Debian 12) lacks, for
+// the emulated build of kernels/avx512vnni/ only (after
+// <simde/x86/avx512.h> with SIMDE_ENABLE_NATIVE_ALIASES).
+//
+// Each one is #undef'd and then defined unconditionally: at -O0 GCC's own
+// headers define some intrinsics with immediates as macros, and an #ifndef
+// guard would silently keep GCC's AVX-512 version (toolchains.md 4.2).
+// Masked loads and stores are scalar loops over the set mask bits, so
+// masked-off bytes are never touched, as on the hardware; the rest are built
+// from SIMDe's (native AVX2) 256-bit halves or from a store and a loop.
+#ifndef QGEMM_TESTS_EMULATED_SIMDE_FIXES_H_
+#define QGEMM_TESTS_EMULATED_SIMDE_FIXES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace qgemm {
+namespace {
+
+// VPSRAVD zmm: arithmetic right shift by per-lane counts.
+inline simde__m512i EmulatedSravEpi32(simde__m512i a, simde__m512i count) {
+  const simde__m256i lo = simde_mm256_srav_epi32(
+      simde_mm512_castsi512_si256(a), simde_mm512_castsi512_si256(count));
+  const simde__m256i hi =
+      simde_mm256_srav_epi32(simde_mm512_extracti64x4_epi64(a, 1),
+                             simde_mm512_extracti64x4_epi64(count, 1));
+  return simde_mm512_inserti64x4(simde_mm512_castsi256_si512(lo), hi, 1);
+}
+
+// VPMOVDB: 16 int32 lanes truncated to their low bytes.
+inline simde__m128i EmulatedCvtEpi32Epi8(simde__m512i a) {
+  int32_t lanes[16];
+  simde_mm512_storeu_si512(lanes, a);
+  uint8_t bytes[16];
+  for (int i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(lanes[i]);
+  return simde_mm_loadu_si128(bytes);
+}
+
+// VMOVDQU8 xmm{k}{z} from memory: only the set bytes are read.
+inline simde__m128i EmulatedMaskzLoaduEpi8(simde__mmask16 k, const void* p) {
+  const auto* src = static_cast<const uint8_t*>(p);
+  uint8_t bytes[16] = {};
+  for (int i = 0; i < 16; ++i) {
+    if ((k >> i) & 1) bytes[i] = src[i];
+  }
+  return simde_mm_loadu_si128(bytes);
+}
+
+// VMOVDQU8 / VMOVDQU32 to memory {k}: only the set elements are written.
+inline void EmulatedMaskStoreuEpi8x16(void* p, simde__mmask16 k,
+                                      simde__m128i a) {
+  uint8_t bytes[16];
+  simde_mm_storeu_si128(bytes, a);
+  auto* dst = static_cast<uint8_t*>(p);
+  for (int i = 0; i < 16; ++i) {
+    if ((k >> i) & 1) dst[i] = bytes[i];
+  }
+}
+
+inline void EmulatedMaskStoreuEpi8x32(void* p, simde__mmask32 k,
+                                      simde__m256i a) {
+  uint8_t bytes[32];
+  simde_mm256_storeu_si256(bytes, a);
+  auto* dst = static_cast<uint8_t*>(p);
+  for (int i = 0; i < 32; ++i) {
+    if ((k >> i) & 1) dst[i] = bytes[i];
+  }
+}
+
+inline void EmulatedMaskStoreuEpi32x16(void* p, simde__mmask16 k,
+                                       simde__m512i a) {
+  int32_t lanes[16];
+  simde_mm512_storeu_si512(lanes, a);
+  auto* dst = static_cast<unsigned char*>(p);
+  for (int i = 0; i < 16; ++i) {
+    if ((k >> i) & 1) std::memcpy(dst + 4 * i, &lanes[i], 4);
+  }
+}
+
+}  // namespace
+}  // namespace qgemm
+
+#undef _mm512_srav_epi32
+#define _mm512_srav_epi32(a, count) ::qgemm::EmulatedSravEpi32(a, count)
+#undef _mm512_cvtepi32_epi8
+#define _mm512_cvtepi32_epi8(a) ::qgemm::EmulatedCvtEpi32Epi8(a)
+#undef _mm_maskz_loadu_epi8
+#define _mm_maskz_loadu_epi8(k, p) ::qgemm::EmulatedMaskzLoaduEpi8(k, p)
+#undef _mm_mask_storeu_epi8
+#define _mm_mask_storeu_epi8(p, k, a) ::qgemm::EmulatedMaskStoreuEpi8x16(p, k, a)
+#undef _mm256_mask_storeu_epi8
+#define _mm256_mask_storeu_epi8(p, k, a) \
+  ::qgemm::EmulatedMaskStoreuEpi8x32(p, k, a)
+#undef _mm512_mask_storeu_epi32
+#define _mm512_mask_storeu_epi32(p, k, a) \
+  ::qgemm::EmulatedMaskStoreuEpi32x16(p, k, a)
+
+#endif  // QGEMM_TESTS_EMULATED_SIMDE_FIXES_H_
