@@ -28,7 +28,12 @@ std::vector<TableUnderTest> TablesUnderTest() {
 }
 
 std::string WhyNotRunnable(const TableUnderTest& t) {
-  if (t.emulated) return "";
+  if (t.emulated) {
+    // SIMDe builds are compiled with -mavx2 -mfma (tests/CMakeLists.txt).
+    const qgemm::CpuFeatures& cpu = qgemm::DetectedCpu();
+    if (cpu.avx2 && cpu.fma) return "";
+    return "its SIMDe build is compiled for AVX2 and FMA, which this CPU lacks";
+  }
   const qgemm::IsaEntry* e = qgemm::FindIsa(t.isa.c_str());
   std::string why;
   if (e == nullptr) return "unknown ISA " + t.isa;

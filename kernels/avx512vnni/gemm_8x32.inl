@@ -130,8 +130,8 @@ void PackBKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
   for (size_t half = 0; half < 2; ++half) {
     const size_t j0 = 16 * half;
     const size_t cols = n_eff > j0 ? (n_eff - j0 < 16 ? n_eff - j0 : 16) : 0;
-    const __mmask16 col_mask = static_cast<__mmask16>(
-        cols == 16 ? 0xFFFFu : (1u << cols) - 1u);
+    const __mmask16 col_mask =
+        static_cast<__mmask16>(cols == 16 ? 0xFFFFu : (1u << cols) - 1u);
     __m128i sum0 = _mm_setzero_si128(), sum1 = _mm_setzero_si128();
     __m128i sum2 = _mm_setzero_si128(), sum3 = _mm_setzero_si128();
     for (size_t g = 0; g < groups; ++g) {
@@ -230,17 +230,18 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
 // accumulator into an __m512i and a v16si phi), hence -fno-tree-pre on this
 // file (sources.cmake). With both, the depth loop is 2 B loads + 8
 // broadcasts + 16 VPDPBUSD and loop control, accumulators in zmm registers.
-#define QGEMM_VNNI_ROW(i)                                                \
-  if constexpr (kRows > i) {                                             \
-    int32_t quad;                                                        \
-    std::memcpy(&quad, a + kKR * i, sizeof quad);                        \
-    const __m512i av = _mm512_set1_epi32(quad);                          \
-    acc##i##0 = _mm512_dpbusd_epi32(acc##i##0, av, b0);                  \
-    if constexpr (kVecs > 1) acc##i##1 = _mm512_dpbusd_epi32(acc##i##1, av, b1); \
+#define QGEMM_VNNI_ROW(i)                                 \
+  if constexpr (kRows > i) {                              \
+    int32_t quad;                                         \
+    std::memcpy(&quad, a + kKR * i, sizeof quad);         \
+    const __m512i av = _mm512_set1_epi32(quad);           \
+    acc##i##0 = _mm512_dpbusd_epi32(acc##i##0, av, b0);   \
+    if constexpr (kVecs > 1)                              \
+      acc##i##1 = _mm512_dpbusd_epi32(acc##i##1, av, b1); \
   }
-#define QGEMM_VNNI_SAVE(i)          \
-  if constexpr (kRows > i) {        \
-    acc[i][0] = acc##i##0;          \
+#define QGEMM_VNNI_SAVE(i)                                  \
+  if constexpr (kRows > i) {                                \
+    acc[i][0] = acc##i##0;                                  \
     if constexpr (kVecs > 1) acc[i][kVecs - 1] = acc##i##1; \
   }
 
@@ -327,9 +328,8 @@ inline __m512i RequantizeRow16(__m512i x, const OutputParams16& p) {
   const __mmask16 fits =
       _mm512_cmpeq_epi32_mask(_mm512_srav_epi32(shifted, p.left_shift), x);
   const __mmask16 negative = _mm512_movepi32_mask(x);  // the sign bits
-  const __m512i saturated =
-      _mm512_mask_blend_epi32(negative, _mm512_set1_epi32(INT32_MAX),
-                              _mm512_set1_epi32(INT32_MIN));
+  const __m512i saturated = _mm512_mask_blend_epi32(
+      negative, _mm512_set1_epi32(INT32_MAX), _mm512_set1_epi32(INT32_MIN));
   x = _mm512_mask_blend_epi32(fits, saturated, shifted);
 
   // 2. SRDHM(x, M0) = trunc((p + nudge) / 2^31), p = x * M0 exact in int64.
@@ -343,10 +343,10 @@ inline __m512i RequantizeRow16(__m512i x, const OutputParams16& p) {
   const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
   const __m512i p_even =
       _mm512_add_epi64(_mm512_mul_epi32(x, p.multiplier), nudge);
-  const __m512i p_odd = _mm512_add_epi64(
-      _mm512_mul_epi32(_mm512_srli_epi64(x, 32),
-                       _mm512_srli_epi64(p.multiplier, 32)),
-      nudge);
+  const __m512i p_odd =
+      _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32),
+                                        _mm512_srli_epi64(p.multiplier, 32)),
+                       nudge);
   // Even lanes: bits 31..62 moved to bits 0..31; odd lanes: to bits 32..63.
   x = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA),
                               _mm512_srli_epi64(p_even, 31),
@@ -385,16 +385,18 @@ void GemmU8Tile(const TileArgs* t) {
   for (int i = 0; i < kRows; ++i) {
     uint8_t* row = c + static_cast<size_t>(i) * t->ldc;
     // Values are in [0, 255]: VPMOVDB's truncation is exact.
-    const __m128i lo = _mm512_cvtepi32_epi8(RequantizeRow16(acc[i][0], params[0]));
+    const __m128i lo =
+        _mm512_cvtepi32_epi8(RequantizeRow16(acc[i][0], params[0]));
     if constexpr (kVecs == 1) {
       _mm_mask_storeu_epi8(row, LaneMask(n_eff, 0), lo);
     } else {
-      const __m128i hi =
-          _mm512_cvtepi32_epi8(RequantizeRow16(acc[i][kVecs - 1], params[kVecs - 1]));
+      const __m128i hi = _mm512_cvtepi32_epi8(
+          RequantizeRow16(acc[i][kVecs - 1], params[kVecs - 1]));
       const __mmask32 mask = static_cast<__mmask32>(
           n_eff >= 32 ? 0xFFFFFFFFu : (1u << n_eff) - 1u);
       _mm256_mask_storeu_epi8(
-          row, mask, _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1));
+          row, mask,
+          _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1));
     }
   }
 }
@@ -415,11 +417,11 @@ void GemmS32Tile(const TileArgs* t) {
 }
 
 // [m_eff - 1][n_eff > 16]: the kernel instantiated for exactly that edge.
-#define QGEMM_AVX512VNNI_EDGES(K)                                        \
-  {                                                                      \
-    {K<1, 1>, K<1, 2>}, {K<2, 1>, K<2, 2>}, {K<3, 1>, K<3, 2>},          \
-        {K<4, 1>, K<4, 2>}, {K<5, 1>, K<5, 2>}, {K<6, 1>, K<6, 2>},      \
-        {K<7, 1>, K<7, 2>}, {K<8, 1>, K<8, 2>},                          \
+#define QGEMM_AVX512VNNI_EDGES(K)                                   \
+  {                                                                 \
+    {K<1, 1>, K<1, 2>}, {K<2, 1>, K<2, 2>}, {K<3, 1>, K<3, 2>},     \
+        {K<4, 1>, K<4, 2>}, {K<5, 1>, K<5, 2>}, {K<6, 1>, K<6, 2>}, \
+        {K<7, 1>, K<7, 2>}, {K<8, 1>, K<8, 2>},                     \
   }
 
 constexpr GemmTileFn kGemmU8Edges[kMR][2] = QGEMM_AVX512VNNI_EDGES(GemmU8Tile);
@@ -427,9 +429,7 @@ constexpr GemmTileFn kGemmS32Edges[kMR][2] =
     QGEMM_AVX512VNNI_EDGES(GemmS32Tile);
 #undef QGEMM_AVX512VNNI_EDGES
 
-void GemmU8(const TileArgs* t) {
-  kGemmU8Edges[t->m_eff - 1][t->n_eff > 16](t);
-}
+void GemmU8(const TileArgs* t) { kGemmU8Edges[t->m_eff - 1][t->n_eff > 16](t); }
 
 void GemmS32(const TileArgs* t) {
   kGemmS32Edges[t->m_eff - 1][t->n_eff > 16](t);

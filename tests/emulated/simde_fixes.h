@@ -88,7 +88,8 @@ inline void EmulatedMaskStoreuEpi32x16(void* p, simde__mmask16 k,
 #undef _mm_maskz_loadu_epi8
 #define _mm_maskz_loadu_epi8(k, p) ::qgemm::EmulatedMaskzLoaduEpi8(k, p)
 #undef _mm_mask_storeu_epi8
-#define _mm_mask_storeu_epi8(p, k, a) ::qgemm::EmulatedMaskStoreuEpi8x16(p, k, a)
+#define _mm_mask_storeu_epi8(p, k, a) \
+  ::qgemm::EmulatedMaskStoreuEpi8x16(p, k, a)
 #undef _mm256_mask_storeu_epi8
 #define _mm256_mask_storeu_epi8(p, k, a) \
   ::qgemm::EmulatedMaskStoreuEpi8x32(p, k, a)
