@@ -118,57 +118,60 @@ void PackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
   }
 }
 
-// B is k x n row-major: four depth rows of (up to) 16 columns are loaded with
+// B is k x n row-major: four depth rows of (up to) 32 columns are loaded with
 // byte masks (nothing outside the caller's B is read), interleaved into
 // per-column quads, summed with VPDPBUSD against ones (exact column sums of
-// the original bytes) and stored flipped to b - 128.
+// the original bytes) and stored flipped to b - 128. One pass over the rows,
+// so each cache line of B is read once.
 void PackBKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
              uint8_t* panel, int32_t* col_sums) {
-  const __m128i ones = _mm_set1_epi8(1);
-  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m256i ones = _mm256_set1_epi8(1);
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __mmask32 col_mask =
+      static_cast<__mmask32>(n_eff >= 32 ? 0xFFFFFFFFu : (1u << n_eff) - 1u);
   const size_t groups = (k + kKR - 1) / kKR;
-  for (size_t half = 0; half < 2; ++half) {
-    const size_t j0 = 16 * half;
-    const size_t cols = n_eff > j0 ? (n_eff - j0 < 16 ? n_eff - j0 : 16) : 0;
-    const __mmask16 col_mask =
-        static_cast<__mmask16>(cols == 16 ? 0xFFFFu : (1u << cols) - 1u);
-    __m128i sum0 = _mm_setzero_si128(), sum1 = _mm_setzero_si128();
-    __m128i sum2 = _mm_setzero_si128(), sum3 = _mm_setzero_si128();
-    for (size_t g = 0; g < groups; ++g) {
-      __m128i r[kKR];
-      for (size_t q = 0; q < kKR; ++q) {
-        const size_t p = g * kKR + q;
-        r[q] = (cols != 0 && p < k)
-                   ? _mm_maskz_loadu_epi8(col_mask, b + p * ldb + j0)
-                   : _mm_setzero_si128();
-      }
-      const __m128i r01_lo = _mm_unpacklo_epi8(r[0], r[1]);  // cols 0..7
-      const __m128i r01_hi = _mm_unpackhi_epi8(r[0], r[1]);  // cols 8..15
-      const __m128i r23_lo = _mm_unpacklo_epi8(r[2], r[3]);
-      const __m128i r23_hi = _mm_unpackhi_epi8(r[2], r[3]);
-      const __m128i q0 = _mm_unpacklo_epi16(r01_lo, r23_lo);  // cols 0..3
-      const __m128i q1 = _mm_unpackhi_epi16(r01_lo, r23_lo);  // cols 4..7
-      const __m128i q2 = _mm_unpacklo_epi16(r01_hi, r23_hi);  // cols 8..11
-      const __m128i q3 = _mm_unpackhi_epi16(r01_hi, r23_hi);  // cols 12..15
-      sum0 = _mm_dpbusd_epi32(sum0, q0, ones);
-      sum1 = _mm_dpbusd_epi32(sum1, q1, ones);
-      sum2 = _mm_dpbusd_epi32(sum2, q2, ones);
-      sum3 = _mm_dpbusd_epi32(sum3, q3, ones);
-      uint8_t* out = panel + g * kBGroupBytes + kKR * j0;
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 0),
-                       _mm_xor_si128(q0, flip));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16),
-                       _mm_xor_si128(q1, flip));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32),
-                       _mm_xor_si128(q2, flip));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 48),
-                       _mm_xor_si128(q3, flip));
+  // 128-bit lane l of sum_q / q_q holds columns 16l + 4q .. 16l + 4q + 3.
+  __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
+  __m256i sum2 = _mm256_setzero_si256(), sum3 = _mm256_setzero_si256();
+  for (size_t g = 0; g < groups; ++g) {
+    __m256i r[kKR];
+    for (size_t q = 0; q < kKR; ++q) {
+      const size_t p = g * kKR + q;
+      r[q] = p < k ? _mm256_maskz_loadu_epi8(col_mask, b + p * ldb)
+                   : _mm256_setzero_si256();
     }
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(col_sums + j0 + 0), sum0);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(col_sums + j0 + 4), sum1);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(col_sums + j0 + 8), sum2);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(col_sums + j0 + 12), sum3);
+    // Per 128-bit lane: cols 0..7 (lo) and 8..15 (hi) of the lane.
+    const __m256i r01_lo = _mm256_unpacklo_epi8(r[0], r[1]);
+    const __m256i r01_hi = _mm256_unpackhi_epi8(r[0], r[1]);
+    const __m256i r23_lo = _mm256_unpacklo_epi8(r[2], r[3]);
+    const __m256i r23_hi = _mm256_unpackhi_epi8(r[2], r[3]);
+    const __m256i q0 = _mm256_unpacklo_epi16(r01_lo, r23_lo);  // 0..3
+    const __m256i q1 = _mm256_unpackhi_epi16(r01_lo, r23_lo);  // 4..7
+    const __m256i q2 = _mm256_unpacklo_epi16(r01_hi, r23_hi);  // 8..11
+    const __m256i q3 = _mm256_unpackhi_epi16(r01_hi, r23_hi);  // 12..15
+    sum0 = _mm256_dpbusd_epi32(sum0, q0, ones);
+    sum1 = _mm256_dpbusd_epi32(sum1, q1, ones);
+    sum2 = _mm256_dpbusd_epi32(sum2, q2, ones);
+    sum3 = _mm256_dpbusd_epi32(sum3, q3, ones);
+    auto* out = reinterpret_cast<__m256i*>(panel + g * kBGroupBytes);
+    _mm256_storeu_si256(
+        out + 0,
+        _mm256_xor_si256(_mm256_permute2x128_si256(q0, q1, 0x20), flip));
+    _mm256_storeu_si256(
+        out + 1,
+        _mm256_xor_si256(_mm256_permute2x128_si256(q2, q3, 0x20), flip));
+    _mm256_storeu_si256(
+        out + 2,
+        _mm256_xor_si256(_mm256_permute2x128_si256(q0, q1, 0x31), flip));
+    _mm256_storeu_si256(
+        out + 3,
+        _mm256_xor_si256(_mm256_permute2x128_si256(q2, q3, 0x31), flip));
   }
+  auto* sums = reinterpret_cast<__m256i*>(col_sums);
+  _mm256_storeu_si256(sums + 0, _mm256_permute2x128_si256(sum0, sum1, 0x20));
+  _mm256_storeu_si256(sums + 1, _mm256_permute2x128_si256(sum2, sum3, 0x20));
+  _mm256_storeu_si256(sums + 2, _mm256_permute2x128_si256(sum0, sum1, 0x31));
+  _mm256_storeu_si256(sums + 3, _mm256_permute2x128_si256(sum2, sum3, 0x31));
 }
 
 // B is n x k row-major (a row is one column of the math B): a column's

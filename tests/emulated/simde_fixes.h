@@ -37,14 +37,14 @@ inline simde__m128i EmulatedCvtEpi32Epi8(simde__m512i a) {
   return simde_mm_loadu_si128(bytes);
 }
 
-// VMOVDQU8 xmm{k}{z} from memory: only the set bytes are read.
-inline simde__m128i EmulatedMaskzLoaduEpi8(simde__mmask16 k, const void* p) {
+// VMOVDQU8 ymm{k}{z} from memory: only the set bytes are read.
+inline simde__m256i EmulatedMaskzLoaduEpi8x32(simde__mmask32 k, const void* p) {
   const auto* src = static_cast<const uint8_t*>(p);
-  uint8_t bytes[16] = {};
-  for (int i = 0; i < 16; ++i) {
+  uint8_t bytes[32] = {};
+  for (int i = 0; i < 32; ++i) {
     if ((k >> i) & 1) bytes[i] = src[i];
   }
-  return simde_mm_loadu_si128(bytes);
+  return simde_mm256_loadu_si256(bytes);
 }
 
 // VMOVDQU8 / VMOVDQU32 to memory {k}: only the set elements are written.
@@ -85,8 +85,8 @@ inline void EmulatedMaskStoreuEpi32x16(void* p, simde__mmask16 k,
 #define _mm512_srav_epi32(a, count) ::qgemm::EmulatedSravEpi32(a, count)
 #undef _mm512_cvtepi32_epi8
 #define _mm512_cvtepi32_epi8(a) ::qgemm::EmulatedCvtEpi32Epi8(a)
-#undef _mm_maskz_loadu_epi8
-#define _mm_maskz_loadu_epi8(k, p) ::qgemm::EmulatedMaskzLoaduEpi8(k, p)
+#undef _mm256_maskz_loadu_epi8
+#define _mm256_maskz_loadu_epi8(k, p) ::qgemm::EmulatedMaskzLoaduEpi8x32(k, p)
 #undef _mm_mask_storeu_epi8
 #define _mm_mask_storeu_epi8(p, k, a) \
   ::qgemm::EmulatedMaskStoreuEpi8x16(p, k, a)
