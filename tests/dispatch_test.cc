@@ -15,10 +15,21 @@ namespace {
 
 class DispatchTest : public testing::Test {
  protected:
+  // The suite may run with QGEMM_ISA set (tools/ci/device-avx512.sh sets
+  // avx512vnni): these tests expect it unset, and put it back afterwards.
+  void SetUp() override {
+    const char* env = std::getenv("QGEMM_ISA");
+    had_isa_env_ = env != nullptr;
+    if (had_isa_env_) saved_isa_env_ = env;
+    unsetenv("QGEMM_ISA");
+  }
   void TearDown() override {
     qgemm::HideCpuFeaturesForTesting(0);
     unsetenv("QGEMM_ISA");
+    if (had_isa_env_) setenv("QGEMM_ISA", saved_isa_env_.c_str(), 1);
   }
+  std::string saved_isa_env_;
+  bool had_isa_env_ = false;
   static std::vector<std::string> Supported() {
     const size_t n = qgemm_supported_isas(nullptr, 0);
     std::vector<const char*> names(n);
