@@ -128,7 +128,7 @@ if [ -n "$bench" ]; then
     --benchmark_out="$OUT/bench-1thread.json" --benchmark_out_format=json \
     >"$OUT/bench-1thread.txt" 2>&1 || echo "benchmark (1 thread) failed or timed out"
   timeout 100 "$bench" --threads="$jobs" --real_time \
-    --benchmark_filter='^((qgemm_avx512vnni|onednn|xnnpack)[^/]*/full/(128x4096x4096|3136x64x576|384x3072x768))$' \
+    --benchmark_filter='^(qgemm_avx512vnni|onednn|xnnpack)[^/]*/full/(128x4096x4096|3136x64x576|384x3072x768)(/real_time)?$' \
     --benchmark_min_time=0.1 --benchmark_out="$OUT/bench-${jobs}threads.json" \
     --benchmark_out_format=json >"$OUT/bench-${jobs}threads.txt" 2>&1 ||
     echo "benchmark ($jobs threads) failed or timed out"
