@@ -358,10 +358,14 @@ inline __m512i RequantizeRow16(__m512i x, const OutputParams16& p) {
   // 3. RDBPOT(x, e), e = right_shift in [0, 31], exactly as gemmlowp:
   //    mask = 2^e - 1, rem = x & mask, threshold = (mask >> 1) + (x < 0),
   //    result = (x >> e) + (rem > threshold). rem and threshold are both
-  //    non-negative, so the signed compare is the plain one.
+  //    non-negative, so the signed compare is the plain one. The mask is
+  //    all-ones >> (32 - e) (VPSRLVD gives 0 for a count of 32), not
+  //    (1 << e) - 1, whose e = 31 case wraps (undefined in SIMDe's portable
+  //    C, which the emulated build runs under UBSan).
   const __m512i one = _mm512_set1_epi32(1);
   const __m512i mask =
-      _mm512_sub_epi32(_mm512_sllv_epi32(one, p.right_shift), one);
+      _mm512_srlv_epi32(_mm512_set1_epi32(-1),
+                        _mm512_sub_epi32(_mm512_set1_epi32(32), p.right_shift));
   const __m512i rem = _mm512_and_si512(x, mask);
   const __m512i threshold =
       _mm512_add_epi32(_mm512_srli_epi32(mask, 1), _mm512_srli_epi32(x, 31));
