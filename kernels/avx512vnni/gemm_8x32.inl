@@ -88,33 +88,68 @@ size_t BPanelBytes(size_t k_padded) { return kNR * k_padded; }
 
 // ---- Packing --------------------------------------------------------------
 
+// Sixteen k-groups at a time: the 8 rows' next 64 bytes (masked at the end
+// of the row: nothing past the caller's A is read) are summed with VPDPBUSD
+// against ones (exact row sums of the original bytes) and transposed as an
+// 8 x 16 matrix of quads, so that each group's 8 quads are one 32-byte store.
 void PackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
            size_t lda, void* panel_v, int32_t* row_sums) {
   auto* panel = static_cast<uint8_t*>(panel_v);
-  const size_t full_groups = k / kKR;
-  const size_t tail = k % kKR;
-  const size_t groups = full_groups + (tail != 0);
-  for (size_t i = 0; i < kMR; ++i) {
-    uint8_t* out = panel + kKR * i;
-    if (i >= m_eff) {
-      for (size_t g = 0; g < groups; ++g) {
-        std::memset(out + g * kAGroupBytes, 0, kKR);
+  const size_t groups = (k + kKR - 1) / kKR;
+  const __m512i ones = _mm512_set1_epi8(1);
+  // 64-bit lanes of two sources: lane 0 and 1 of each, then 2 and 3 (lo);
+  // likewise 2 and 3 of each, then ... (hi). See the transpose below.
+  const __m512i pick_lo = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
+  const __m512i pick_hi = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+  __m512i sum[kMR];
+  for (size_t i = 0; i < kMR; ++i) sum[i] = _mm512_setzero_si512();
+  for (size_t g0 = 0; g0 < groups; g0 += 16) {
+    const size_t bytes = k - kKR * g0 < 64 ? k - kKR * g0 : 64;
+    const __mmask64 byte_mask =
+        bytes == 64 ? ~__mmask64{0} : (__mmask64{1} << bytes) - 1;
+    __m512i r[kMR];
+    for (size_t i = 0; i < kMR; ++i) {
+      r[i] = i < m_eff
+                 ? _mm512_maskz_loadu_epi8(byte_mask, a + i * lda + kKR * g0)
+                 : _mm512_setzero_si512();
+      sum[i] = _mm512_dpbusd_epi32(sum[i], r[i], ones);
+    }
+    // Within each 128-bit lane L (quads 4L..4L+3 of every row):
+    //   t: rows (0,1), (2,3), (4,5), (6,7) interleaved by quad;
+    //   u[j]: quad 4L+j of rows 0..3, u[4+j]: of rows 4..7.
+    __m512i t[kMR], u[kMR];
+    for (size_t i = 0; i < kMR; i += 2) {
+      t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (size_t h = 0; h < kMR; h += 4) {
+      u[h + 0] = _mm512_unpacklo_epi64(t[h + 0], t[h + 2]);
+      u[h + 1] = _mm512_unpackhi_epi64(t[h + 0], t[h + 2]);
+      u[h + 2] = _mm512_unpacklo_epi64(t[h + 1], t[h + 3]);
+      u[h + 3] = _mm512_unpackhi_epi64(t[h + 1], t[h + 3]);
+    }
+    // Group 4L + j = lane L of u[j] then lane L of u[4 + j]: 32 bytes.
+    for (size_t j = 0; j < 4; ++j) {
+      const __m512i lo = _mm512_permutex2var_epi64(u[j], pick_lo, u[4 + j]);
+      const __m512i hi = _mm512_permutex2var_epi64(u[j], pick_hi, u[4 + j]);
+      const __m256i group[4] = {
+          _mm512_castsi512_si256(lo), _mm512_extracti64x4_epi64(lo, 1),
+          _mm512_castsi512_si256(hi), _mm512_extracti64x4_epi64(hi, 1)};
+      for (size_t l = 0; l < 4; ++l) {
+        const size_t g = g0 + 4 * l + j;
+        if (g < groups) {
+          _mm256_storeu_si256(
+              reinterpret_cast<__m256i*>(panel + g * kAGroupBytes), group[l]);
+        }
       }
-      row_sums[i] = 0;
-      continue;
     }
-    const uint8_t* row = a + i * lda;
-    uint32_t sum = 0;
-    for (size_t p = 0; p < k; ++p) sum += row[p];
-    for (size_t g = 0; g < full_groups; ++g) {
-      std::memcpy(out + g * kAGroupBytes, row + g * kKR, kKR);
-    }
-    if (tail != 0) {
-      uint8_t quad[kKR] = {0, 0, 0, 0};
-      for (size_t q = 0; q < tail; ++q) quad[q] = row[full_groups * kKR + q];
-      std::memcpy(out + full_groups * kAGroupBytes, quad, kKR);
-    }
-    row_sums[i] = static_cast<int32_t>(sum);
+  }
+  for (size_t i = 0; i < kMR; ++i) {
+    int32_t lanes[16];
+    _mm512_storeu_si512(lanes, sum[i]);
+    uint32_t total = 0;
+    for (int l = 0; l < 16; ++l) total += static_cast<uint32_t>(lanes[l]);
+    row_sums[i] = static_cast<int32_t>(total);
   }
 }
 

@@ -50,7 +50,8 @@ TEST_P(Avx512VnniPackTest, PackAMatchesTheDrawnLayout) {
   ASSERT_EQ(t.kr, 4u);
   std::mt19937 rng(7);
   for (size_t k : {size_t{1}, size_t{2}, size_t{3}, size_t{4}, size_t{5},
-                   size_t{13}, size_t{64}}) {
+                   size_t{13}, size_t{63}, size_t{64}, size_t{65}, size_t{127},
+                   size_t{130}, size_t{200}}) {
     for (size_t m_eff : {size_t{1}, size_t{3}, size_t{7}, size_t{8}}) {
       const size_t lda = k + 3, k_padded = (k + 3) / 4 * 4;
       std::vector<uint8_t> a(m_eff * lda);

@@ -47,6 +47,16 @@ inline simde__m256i EmulatedMaskzLoaduEpi8x32(simde__mmask32 k, const void* p) {
   return simde_mm256_loadu_si256(bytes);
 }
 
+// VMOVDQU8 zmm{k}{z} from memory: only the set bytes are read.
+inline simde__m512i EmulatedMaskzLoaduEpi8x64(simde__mmask64 k, const void* p) {
+  const auto* src = static_cast<const uint8_t*>(p);
+  uint8_t bytes[64] = {};
+  for (int i = 0; i < 64; ++i) {
+    if ((k >> i) & 1) bytes[i] = src[i];
+  }
+  return simde_mm512_loadu_si512(bytes);
+}
+
 // VMOVDQU8 / VMOVDQU32 to memory {k}: only the set elements are written.
 inline void EmulatedMaskStoreuEpi8x16(void* p, simde__mmask16 k,
                                       simde__m128i a) {
@@ -85,6 +95,8 @@ inline void EmulatedMaskStoreuEpi32x16(void* p, simde__mmask16 k,
 #define _mm512_srav_epi32(a, count) ::qgemm::EmulatedSravEpi32(a, count)
 #undef _mm512_cvtepi32_epi8
 #define _mm512_cvtepi32_epi8(a) ::qgemm::EmulatedCvtEpi32Epi8(a)
+#undef _mm512_maskz_loadu_epi8
+#define _mm512_maskz_loadu_epi8(k, p) ::qgemm::EmulatedMaskzLoaduEpi8x64(k, p)
 #undef _mm256_maskz_loadu_epi8
 #define _mm256_maskz_loadu_epi8(k, p) ::qgemm::EmulatedMaskzLoaduEpi8x32(k, p)
 #undef _mm_mask_storeu_epi8
