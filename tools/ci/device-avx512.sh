@@ -34,7 +34,7 @@ done
 
 step "packages"
 required="cmake g++ libcpu-features-dev libgtest-dev libxsimd-dev"
-optional="ninja-build libbenchmark-dev libsimde-dev libgemmlowp-dev libxnnpack-dev libpthreadpool-dev libdnnl-dev python3 binutils"
+optional="ninja-build pkg-config libbenchmark-dev libsimde-dev libgemmlowp-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libdnnl-dev libopenblas-dev python3 binutils"
 missing=""
 for p in $required $optional; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
