@@ -265,22 +265,22 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
 // array of vectors only after unrolling the loops that index it, too late,
 // and then moves every accumulator through a copy per k-group. Its partial
 // redundancy elimination does the same to named variables (it splits each
-// accumulator into an __m512i and a v16si phi), hence -fno-tree-pre on this
-// file (sources.cmake). With both, the depth loop is 2 B loads + 8
+// accumulator into an __m512i and a v16si phi), hence no-tree-pre for this
+// file (a pragma in gemm_8x32.cc). With both, the depth loop is 2 B loads + 8
 // broadcasts + 16 VPDPBUSD and loop control, accumulators in zmm registers.
 #define QGEMM_VNNI_ROW(i)                                 \
-  if constexpr (kRows > i) {                              \
+  if constexpr (kRows > (i)) {                            \
     int32_t quad;                                         \
-    std::memcpy(&quad, a + kKR * i, sizeof quad);         \
+    std::memcpy(&quad, a + kKR * (i), sizeof quad);       \
     const __m512i av = _mm512_set1_epi32(quad);           \
     acc##i##0 = _mm512_dpbusd_epi32(acc##i##0, av, b0);   \
     if constexpr (kVecs > 1)                              \
       acc##i##1 = _mm512_dpbusd_epi32(acc##i##1, av, b1); \
   }
-#define QGEMM_VNNI_SAVE(i)                                  \
-  if constexpr (kRows > i) {                                \
-    acc[i][0] = acc##i##0;                                  \
-    if constexpr (kVecs > 1) acc[i][kVecs - 1] = acc##i##1; \
+#define QGEMM_VNNI_SAVE(i)                                    \
+  if constexpr (kRows > (i)) {                                \
+    acc[(i)][0] = acc##i##0;                                  \
+    if constexpr (kVecs > 1) acc[(i)][kVecs - 1] = acc##i##1; \
   }
 
 template <int kRows, int kVecs>
@@ -459,17 +459,22 @@ void GemmS32Tile(const TileArgs* t) {
 }
 
 // [m_eff - 1][n_eff > 16]: the kernel instantiated for exactly that edge.
-#define QGEMM_AVX512VNNI_EDGES(K)                                   \
-  {                                                                 \
-    {K<1, 1>, K<1, 2>}, {K<2, 1>, K<2, 2>}, {K<3, 1>, K<3, 2>},     \
-        {K<4, 1>, K<4, 2>}, {K<5, 1>, K<5, 2>}, {K<6, 1>, K<6, 2>}, \
-        {K<7, 1>, K<7, 2>}, {K<8, 1>, K<8, 2>},                     \
-  }
-
-constexpr GemmTileFn kGemmU8Edges[kMR][2] = QGEMM_AVX512VNNI_EDGES(GemmU8Tile);
-constexpr GemmTileFn kGemmS32Edges[kMR][2] =
-    QGEMM_AVX512VNNI_EDGES(GemmS32Tile);
-#undef QGEMM_AVX512VNNI_EDGES
+constexpr GemmTileFn kGemmU8Edges[kMR][2] = {
+    {GemmU8Tile<1, 1>, GemmU8Tile<1, 2>}, {GemmU8Tile<2, 1>, GemmU8Tile<2, 2>},
+    {GemmU8Tile<3, 1>, GemmU8Tile<3, 2>}, {GemmU8Tile<4, 1>, GemmU8Tile<4, 2>},
+    {GemmU8Tile<5, 1>, GemmU8Tile<5, 2>}, {GemmU8Tile<6, 1>, GemmU8Tile<6, 2>},
+    {GemmU8Tile<7, 1>, GemmU8Tile<7, 2>}, {GemmU8Tile<8, 1>, GemmU8Tile<8, 2>},
+};
+constexpr GemmTileFn kGemmS32Edges[kMR][2] = {
+    {GemmS32Tile<1, 1>, GemmS32Tile<1, 2>},
+    {GemmS32Tile<2, 1>, GemmS32Tile<2, 2>},
+    {GemmS32Tile<3, 1>, GemmS32Tile<3, 2>},
+    {GemmS32Tile<4, 1>, GemmS32Tile<4, 2>},
+    {GemmS32Tile<5, 1>, GemmS32Tile<5, 2>},
+    {GemmS32Tile<6, 1>, GemmS32Tile<6, 2>},
+    {GemmS32Tile<7, 1>, GemmS32Tile<7, 2>},
+    {GemmS32Tile<8, 1>, GemmS32Tile<8, 2>},
+};
 
 void GemmU8(const TileArgs* t) { kGemmU8Edges[t->m_eff - 1][t->n_eff > 16](t); }
 

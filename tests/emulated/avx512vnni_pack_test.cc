@@ -162,10 +162,12 @@ TEST_P(Avx512VnniPackTest, EdgesNeverTouchMemoryPastTheMatrices) {
       ASSERT_NE(b.data(), nullptr);
       ASSERT_NE(c.data(), nullptr);
       std::mt19937 rng(static_cast<uint32_t>(m * 1000 + n * 10 + k));
-      for (size_t x = 0; x < m * k; ++x)
+      for (size_t x = 0; x < m * k; ++x) {
         a.data()[x] = static_cast<uint8_t>(rng());
-      for (size_t x = 0; x < k * n; ++x)
+      }
+      for (size_t x = 0; x < k * n; ++x) {
         b.data()[x] = static_cast<uint8_t>(rng());
+      }
       const uint8_t za = 7, zb = 200;
       const int32_t mult = 1 << 30, shift = -6;
       RefRequantParams ref_rq;
