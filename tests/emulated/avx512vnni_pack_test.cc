@@ -184,7 +184,7 @@ TEST_P(Avx512VnniPackTest, EdgesNeverTouchMemoryPastTheMatrices) {
       ASSERT_EQ(qgemm_context_create(1, &ctx), QGEMM_OK);
       ASSERT_EQ(UseTable(ctx, GetParam()), "");
       qgemm_status st;
-      auto* c32 = reinterpret_cast<int32_t*>(c.data());
+      auto* c32 = static_cast<int32_t*>(static_cast<void*>(c.data()));
       if (call == 0) {
         qgemm_requant rq = {nullptr, &mult, &shift, 0, 128, 0, 255};
         st = qgemm_u8u8_requant(ctx, m, n, k, a.data(), k, za, b.data(), n, zb,
