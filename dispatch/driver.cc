@@ -13,6 +13,7 @@
 #include "dispatch/driver.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace qgemm {
@@ -45,6 +46,13 @@ void PackBTask(void* state, size_t panel, int /*worker*/) {
   const size_t nr = s.table->nr;
   const size_t j0 = panel * nr;
   const size_t n_eff = std::min(nr, s.n - j0);
+  if (s.k == 0) {
+    // Nothing to read: B may be NULL and ldb anything, so no pointer into
+    // it may even be formed.
+    std::memset(s.panels + panel * s.panel_bytes, 0, s.panel_bytes);
+    std::memset(s.col_sums + panel * nr, 0, nr * sizeof(int32_t));
+    return;
+  }
   const uint8_t* b = s.nk_layout ? s.b + j0 * s.ldb : s.b + j0;
   s.table->pack_b_panel(s.variant, s.k, n_eff, b, s.ldb, s.nk_layout,
                         s.panels + panel * s.panel_bytes,
@@ -85,6 +93,12 @@ void GemmBlockTask(void* state, size_t task, int worker) {
   for (size_t p = 0; p < a_panels; ++p) {
     const size_t r0 = p * mr;
     const size_t m_eff = std::min(mr, rows - r0);
+    if (s.k == 0) {
+      // As for B: A may be NULL with any lda when k is 0.
+      std::memset(a_block + p * s.a_panel_bytes, 0, s.a_panel_bytes);
+      std::memset(row_offset + r0, 0, mr * sizeof(int32_t));
+      continue;
+    }
     t.pack_a_panel(s.b->variant, s.k, m_eff, s.a + (i0 + r0) * s.lda, s.lda,
                    a_block + p * s.a_panel_bytes, row_offset + r0);
     for (size_t i = 0; i < mr; ++i) {
@@ -146,8 +160,9 @@ uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k, size_t n,
                int32_t* col_sums) {
   PackBState s;
   s.table = &table;
-  s.variant =
-      table.choose_variant ? table.choose_variant(k, n, b, ldb, nk_layout) : 0;
+  s.variant = table.choose_variant && k != 0
+                  ? table.choose_variant(k, n, b, ldb, nk_layout)
+                  : 0;
   s.k = k;
   s.n = n;
   s.ldb = ldb;

@@ -17,6 +17,11 @@ void FreeAligned(void* p);
 // (once); a negative value turns the hook off.
 void FailAllocationAfterForTesting(int64_t successes);
 
+// Test-only: how many times AllocateAligned has been called in this process
+// (successful or not), so tests can assert that a prepared call allocates
+// nothing.
+uint64_t AllocationCountForTesting();
+
 // A grow-only buffer: Reserve keeps the old memory when it is large enough,
 // so repeated calls with the same sizes do not allocate.
 class ScratchBuffer {

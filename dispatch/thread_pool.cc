@@ -3,10 +3,34 @@
 #include <system_error>
 
 namespace qgemm {
+namespace {
+std::atomic<int> g_thread_starts_until_failure{-1};
+
+// The test hook: throws what std::thread throws when the system is out of
+// threads.
+void MaybeFailThreadStart() {
+  int left = g_thread_starts_until_failure.load(std::memory_order_relaxed);
+  while (left >= 0) {
+    if (left == 0) {
+      throw std::system_error(
+          std::make_error_code(std::errc::resource_unavailable_try_again),
+          "thread start refused by FailThreadStartAfterForTesting");
+    }
+    if (g_thread_starts_until_failure.compare_exchange_weak(left, left - 1)) {
+      return;
+    }
+  }
+}
+}  // namespace
+
+void FailThreadStartAfterForTesting(int successes) {
+  g_thread_starts_until_failure.store(successes, std::memory_order_relaxed);
+}
 
 ThreadPool::ThreadPool(int num_workers) {
   for (int w = 1; w < num_workers; ++w) {
     try {
+      MaybeFailThreadStart();
       threads_.emplace_back([this, w] { WorkerLoop(w); });
     } catch (const std::system_error&) {
       break;  // fewer threads than asked; num_workers() tells

@@ -15,6 +15,11 @@
 
 namespace qgemm {
 
+// Test-only: after `successes` more threads have started, every further
+// thread start fails as if the system refused it (std::system_error);
+// negative turns the hook off.
+void FailThreadStartAfterForTesting(int successes);
+
 class ThreadPool {
  public:
   using TaskFn = void (*)(void* state, size_t task, int worker);

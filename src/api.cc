@@ -5,6 +5,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -52,16 +53,46 @@ qgemm_status Ok() {
   return QGEMM_OK;
 }
 
+// ISA resolution builds its messages in std::string and copies the CPU
+// description: an exception must not cross the C API, so the entry points
+// that resolve ISAs run inside this.
+template <typename Fn>
+qgemm_status CatchOutOfMemory(Fn fn) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return Fail(QGEMM_OUT_OF_MEMORY, "out of memory resolving the ISA");
+  }
+}
+
 constexpr size_t kSizeMax = std::numeric_limits<size_t>::max();
 
+// The int a C caller passed as an enum (C enums are ints; C++ ones with
+// these enumerators only hold 0..3).
+template <typename Enum>
+int EnumAsInt(const Enum& e) {
+  static_assert(sizeof(Enum) == sizeof(int), "C enums are int-sized");
+  int value;
+  std::memcpy(&value, &e, sizeof value);
+  return value;
+}
+
 // The last element of a rows x cols matrix with stride ld must be
-// addressable: (rows - 1) * ld + cols must not overflow.
-bool SpanFits(size_t rows, size_t cols, size_t ld, size_t elem) {
+// addressable: (rows - 1) * ld + cols elements must be a valid object size
+// (at most PTRDIFF_MAX bytes, so that pointer differences inside it are
+// defined) and, from p, must not run past the end of the address space.
+bool SpanFits(const void* p, size_t rows, size_t cols, size_t ld,
+              size_t elem) {
   if (rows == 0 || cols == 0) return true;
   if (ld != 0 && rows - 1 > kSizeMax / ld) return false;
   const size_t last_row = (rows - 1) * ld;
   if (last_row > kSizeMax - cols) return false;
-  return last_row + cols <= kSizeMax / elem;
+  const size_t elems = last_row + cols;
+  constexpr size_t kMaxObject =
+      static_cast<size_t>(std::numeric_limits<ptrdiff_t>::max());
+  if (elems > kMaxObject / elem) return false;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(p);
+  return begin <= std::numeric_limits<uintptr_t>::max() - (elems * elem - 1);
 }
 
 qgemm_status CheckMatrix(const char* name, const void* p, size_t rows,
@@ -71,7 +102,7 @@ qgemm_status CheckMatrix(const char* name, const void* p, size_t rows,
                 "stride of %s (%zu) is smaller than its row length (%zu)", name,
                 ld, cols);
   }
-  if (!SpanFits(rows, cols, ld, elem)) {
+  if (!SpanFits(p, rows, cols, ld, elem)) {
     return Fail(QGEMM_INVALID_ARGUMENT,
                 "%s of %zu x %zu with stride %zu overflows the address space",
                 name, rows, cols, ld);
@@ -129,6 +160,12 @@ class ContextLease {
   ContextLease& operator=(const ContextLease&) = delete;
 
   qgemm_status Acquire() {
+    return CatchOutOfMemory([this] { return AcquireOrThrow(); });
+  }
+  qgemm_context* get() const { return ctx_; }
+
+ private:
+  qgemm_status AcquireOrThrow() {
     if (ctx_ == nullptr) {
       const qgemm::KernelTable* table = nullptr;
       std::string why;
@@ -155,9 +192,7 @@ class ContextLease {
     held_ = true;
     return QGEMM_OK;
   }
-  qgemm_context* get() const { return ctx_; }
 
- private:
   struct ThreadContext {
     qgemm_context* ctx = nullptr;
     ~ThreadContext() {
@@ -299,7 +334,7 @@ qgemm_status ClearLastError() { return Ok(); }
 extern "C" {
 
 const char* qgemm_status_string(qgemm_status s) {
-  switch (s) {
+  switch (EnumAsInt(s)) {  // any int from a C caller
     case QGEMM_OK:
       return "QGEMM_OK";
     case QGEMM_INVALID_ARGUMENT:
@@ -322,11 +357,15 @@ qgemm_status qgemm_context_create(int num_threads, qgemm_context** out) {
                 num_threads);
   }
   const qgemm::KernelTable* table = nullptr;
-  std::string why;
-  const int status = qgemm::ResolveDefaultIsa(&table, &why);
-  if (status != 0) {
-    return Fail(static_cast<qgemm_status>(status), "%s", why.c_str());
-  }
+  const qgemm_status resolved = CatchOutOfMemory([&] {
+    std::string why;
+    const int status = qgemm::ResolveDefaultIsa(&table, &why);
+    if (status != 0) {
+      return Fail(static_cast<qgemm_status>(status), "%s", why.c_str());
+    }
+    return QGEMM_OK;
+  });
+  if (resolved != QGEMM_OK) return resolved;
   qgemm_context* ctx = qgemm::NewContext(num_threads, table);
   if (ctx == nullptr) {
     return Fail(QGEMM_OUT_OF_MEMORY, "out of memory creating a context");
@@ -348,11 +387,15 @@ int qgemm_context_num_threads(const qgemm_context* ctx) {
 qgemm_status qgemm_context_set_isa(qgemm_context* ctx, const char* isa) {
   if (ctx == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "context is NULL");
   const qgemm::KernelTable* table = nullptr;
-  std::string why;
-  const int status = qgemm::ResolveIsa(isa, &table, &why);
-  if (status != 0) {
-    return Fail(static_cast<qgemm_status>(status), "%s", why.c_str());
-  }
+  const qgemm_status resolved = CatchOutOfMemory([&] {
+    std::string why;
+    const int status = qgemm::ResolveIsa(isa, &table, &why);
+    if (status != 0) {
+      return Fail(static_cast<qgemm_status>(status), "%s", why.c_str());
+    }
+    return QGEMM_OK;
+  });
+  if (resolved != QGEMM_OK) return resolved;
   if (ctx->in_use.exchange(true, std::memory_order_acquire)) {
     return Fail(QGEMM_INVALID_ARGUMENT, "context is in use by another thread");
   }
@@ -364,15 +407,24 @@ qgemm_status qgemm_context_set_isa(qgemm_context* ctx, const char* isa) {
 const char* qgemm_context_isa(const qgemm_context* ctx) {
   if (ctx != nullptr) return ctx->table->isa;
   const qgemm::KernelTable* table = nullptr;
-  std::string why;
-  if (qgemm::ResolveDefaultIsa(&table, &why) != 0) return nullptr;
-  return table->isa;
+  const qgemm_status resolved = CatchOutOfMemory([&] {
+    std::string why;
+    return qgemm::ResolveDefaultIsa(&table, &why) == 0
+               ? QGEMM_OK
+               : QGEMM_INVALID_ARGUMENT;
+  });
+  return resolved == QGEMM_OK ? table->isa : nullptr;
 }
 
 size_t qgemm_supported_isas(const char** names, size_t capacity) {
   size_t count = 0;
   const qgemm::IsaEntry* list = qgemm::IsaList(&count);
-  const qgemm::CpuFeatures cpu = qgemm::EffectiveCpu();
+  qgemm::CpuFeatures cpu;
+  try {
+    cpu = qgemm::EffectiveCpu();
+  } catch (const std::bad_alloc&) {
+    return 0;  // out of memory copying the CPU's description
+  }
   size_t usable = 0;
   for (size_t i = 0; i < count; ++i) {
     if (!qgemm::IsaUsable(list[i], cpu, nullptr)) continue;
@@ -388,8 +440,13 @@ qgemm_status qgemm_u8u8_requant(qgemm_context* ctx, size_t m, size_t n,
                                 size_t ldb, uint8_t b_zero_point,
                                 const qgemm_requant* rq, uint8_t* c,
                                 size_t ldc) {
-  const qgemm_status st = CheckRequant(rq, n);
-  if (st != QGEMM_OK) return st;
+  // Shapes and pointers first: an n that is wrong must be caught before
+  // the per-channel arrays are read over n entries.
+  qgemm_status st;
+  if ((st = CheckMatrix("A", a, m, k, lda, 1)) != QGEMM_OK) return st;
+  if ((st = CheckMatrix("B", b, k, n, ldb, 1)) != QGEMM_OK) return st;
+  if ((st = CheckMatrix("C", c, m, n, ldc, 1)) != QGEMM_OK) return st;
+  if ((st = CheckRequant(rq, n)) != QGEMM_OK) return st;
   return GemmUnpacked(ctx, m, n, k, a, lda, a_zero_point, b, ldb, b_zero_point,
                       RequantSpec(rq, c, ldc), 1);
 }
@@ -407,11 +464,13 @@ qgemm_status qgemm_pack_b(qgemm_context* ctx, size_t k, size_t n,
                           uint8_t b_zero_point, qgemm_packed_b** out) {
   if (out == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "out is NULL");
   *out = nullptr;
-  if (layout != QGEMM_LAYOUT_KN && layout != QGEMM_LAYOUT_NK) {
-    return Fail(QGEMM_INVALID_ARGUMENT, "unknown layout %d",
-                static_cast<int>(layout));
+  // A C caller may pass any int here; in C++ an enum holding a value
+  // outside its enumerators' range is undefined, so read it as an int.
+  const int layout_value = EnumAsInt(layout);
+  if (layout_value != QGEMM_LAYOUT_KN && layout_value != QGEMM_LAYOUT_NK) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "unknown layout %d", layout_value);
   }
-  const bool nk = layout == QGEMM_LAYOUT_NK;
+  const bool nk = layout_value == QGEMM_LAYOUT_NK;
   qgemm_status st = nk ? CheckMatrix("B", b, n, k, ldb, 1)
                        : CheckMatrix("B", b, k, n, ldb, 1);
   if (st != QGEMM_OK) return st;
@@ -470,8 +529,10 @@ qgemm_status qgemm_u8u8_requant_packed(qgemm_context* ctx, size_t m,
                                        const qgemm_requant* rq, uint8_t* c,
                                        size_t ldc) {
   if (b == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "packed B is NULL");
-  const qgemm_status st = CheckRequant(rq, b->n);
-  if (st != QGEMM_OK) return st;
+  qgemm_status st;
+  if ((st = CheckMatrix("A", a, m, b->k, lda, 1)) != QGEMM_OK) return st;
+  if ((st = CheckMatrix("C", c, m, b->n, ldc, 1)) != QGEMM_OK) return st;
+  if ((st = CheckRequant(rq, b->n)) != QGEMM_OK) return st;
   return GemmPacked(ctx, m, a, lda, a_zero_point, b, RequantSpec(rq, c, ldc),
                     1);
 }

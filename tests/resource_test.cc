@@ -1,0 +1,253 @@
+// Resource faults. Every allocation qgemm makes goes through
+// qgemm::AllocateAligned, whose test hook fails the n-th one: each entry
+// point is run with n = 0, 1, 2, ... until it succeeds, and every failure
+// must be QGEMM_OUT_OF_MEMORY with C untouched and nothing half-made (no
+// leak: LeakSanitizer checks the ASan build at exit). Thread starts that
+// fail leave a context with fewer threads that still computes exactly;
+// destroying a context stops and joins its threads.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <qgemm/qgemm.h>
+
+#include <functional>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "dispatch/memory.h"
+#include "dispatch/thread_pool.h"
+#include "tests/reference.h"
+
+namespace qgemm_test {
+namespace {
+
+constexpr size_t kM = 13, kN = 11, kK = 29;
+
+struct Data {
+  std::vector<uint8_t> a, b;  // A m x k, B k x n
+  int32_t multiplier = 1 << 30, shift = -5;
+  std::vector<int32_t> bias = std::vector<int32_t>(kN, 77);
+  std::vector<uint8_t> want_u8 = std::vector<uint8_t>(kM * kN);
+  std::vector<int32_t> want_s32 = std::vector<int32_t>(kM * kN);
+  qgemm_requant rq{};
+
+  Data() {
+    std::mt19937 rng(5);
+    a.resize(kM * kK);
+    b.resize(kK * kN);
+    for (auto& x : a) x = static_cast<uint8_t>(rng());
+    for (auto& x : b) x = static_cast<uint8_t>(rng());
+    RefRequantParams ref;
+    ref.bias = bias;
+    ref.multiplier = {multiplier};
+    ref.shift = {shift};
+    ref.c_zero_point = 9;
+    RefGemmRequant(kM, kN, kK, a.data(), kK, 4, b.data(), kN, false, 200, ref,
+                   want_u8.data(), kN);
+    RefGemmS32(kM, kN, kK, a.data(), kK, 4, b.data(), kN, false, 200,
+               bias.data(), want_s32.data(), kN);
+    rq.bias = bias.data();
+    rq.multiplier = &multiplier;
+    rq.shift = &shift;
+    rq.c_zero_point = 9;
+    rq.c_max = 255;
+  }
+};
+
+class AllocationFailure : public testing::Test {
+ protected:
+  void TearDown() override { qgemm::FailAllocationAfterForTesting(-1); }
+
+  // Runs attempt(n) with the n-th allocation failing, n = 0, 1, ... until
+  // it returns QGEMM_OK; every other status must be QGEMM_OUT_OF_MEMORY.
+  // Returns how many attempts failed.
+  static int FailEachAllocation(const std::function<qgemm_status()>& attempt) {
+    for (int64_t n = 0; n < 1000; ++n) {
+      qgemm::FailAllocationAfterForTesting(n);
+      const qgemm_status st = attempt();
+      qgemm::FailAllocationAfterForTesting(-1);
+      if (st == QGEMM_OK) return static_cast<int>(n);
+      EXPECT_EQ(st, QGEMM_OUT_OF_MEMORY) << "allocation " << n;
+      if (st != QGEMM_OUT_OF_MEMORY) return -1;
+    }
+    ADD_FAILURE() << "never succeeded";
+    return -1;
+  }
+};
+
+TEST_F(AllocationFailure, ContextCreate) {
+  for (int threads : {1, 3}) {
+    qgemm_context* ctx = nullptr;
+    const int failures = FailEachAllocation([&] {
+      ctx = reinterpret_cast<qgemm_context*>(&ctx);  // must become NULL
+      const qgemm_status st = qgemm_context_create(threads, &ctx);
+      if (st != QGEMM_OK) {
+        EXPECT_EQ(ctx, nullptr);
+      }
+      return st;
+    });
+    EXPECT_GE(failures, 1) << "context_create allocates nothing?";
+    EXPECT_EQ(qgemm_context_num_threads(ctx), threads);
+    qgemm_context_destroy(ctx);
+  }
+}
+
+TEST_F(AllocationFailure, PackB) {
+  const Data d;
+  qgemm_context* ctx = nullptr;
+  ASSERT_EQ(qgemm_context_create(2, &ctx), QGEMM_OK);
+  for (qgemm_context* pack_ctx : {ctx, static_cast<qgemm_context*>(nullptr)}) {
+    qgemm_packed_b* packed = nullptr;
+    const int failures = FailEachAllocation([&] {
+      const qgemm_status st = qgemm_pack_b(pack_ctx, kK, kN, d.b.data(), kN,
+                                           QGEMM_LAYOUT_KN, 200, &packed);
+      if (st != QGEMM_OK) {
+        EXPECT_EQ(packed, nullptr);
+      }
+      return st;
+    });
+    EXPECT_GE(failures, 3);  // the object, its panels, its column sums
+    std::vector<uint8_t> c(kM * kN);
+    ASSERT_EQ(qgemm_u8u8_requant_packed(ctx, kM, d.a.data(), kK, 4, packed,
+                                        &d.rq, c.data(), kN),
+              QGEMM_OK);
+    EXPECT_EQ(c, d.want_u8);
+    qgemm_packed_b_destroy(packed);
+  }
+  qgemm_context_destroy(ctx);
+}
+
+// A first call on a fresh context allocates its scratch; each of those
+// allocations failing leaves C untouched, and the context usable.
+TEST_F(AllocationFailure, CallsOnFreshContexts) {
+  const Data d;
+  for (int threads : {1, 2}) {
+    for (int kind = 0; kind < 3; ++kind) {
+      qgemm_packed_b* packed = nullptr;
+      ASSERT_EQ(qgemm_pack_b(nullptr, kK, kN, d.b.data(), kN, QGEMM_LAYOUT_KN,
+                             200, &packed),
+                QGEMM_OK);
+      std::vector<qgemm_context*> contexts;
+      std::vector<uint8_t> c_u8;
+      std::vector<int32_t> c_s32;
+      const int failures = FailEachAllocation([&] {
+        qgemm_context* ctx = nullptr;
+        qgemm::FailAllocationAfterForTesting(-1);
+        EXPECT_EQ(qgemm_context_create(threads, &ctx), QGEMM_OK);
+        contexts.push_back(ctx);
+        qgemm::FailAllocationAfterForTesting(
+            static_cast<int64_t>(contexts.size()) - 1);
+        c_u8.assign(kM * kN, 0xEE);
+        c_s32.assign(kM * kN, -5);
+        qgemm_status st;
+        if (kind == 0) {
+          st = qgemm_u8u8_requant(ctx, kM, kN, kK, d.a.data(), kK, 4,
+                                  d.b.data(), kN, 200, &d.rq, c_u8.data(), kN);
+        } else if (kind == 1) {
+          st = qgemm_u8u8_s32(ctx, kM, kN, kK, d.a.data(), kK, 4, d.b.data(),
+                              kN, 200, d.bias.data(), c_s32.data(), kN);
+        } else {
+          st = qgemm_u8u8_requant_packed(ctx, kM, d.a.data(), kK, 4, packed,
+                                         &d.rq, c_u8.data(), kN);
+        }
+        if (st != QGEMM_OK) {
+          EXPECT_EQ(c_u8, std::vector<uint8_t>(kM * kN, 0xEE));
+          EXPECT_EQ(c_s32, std::vector<int32_t>(kM * kN, -5));
+        }
+        return st;
+      });
+      EXPECT_GE(failures, 1) << "kind " << kind;
+      if (kind == 1) {
+        EXPECT_EQ(c_s32, d.want_s32);
+      } else {
+        EXPECT_EQ(c_u8, d.want_u8);
+      }
+      // Every context that saw a failure still works.
+      for (qgemm_context* ctx : contexts) {
+        std::vector<uint8_t> c(kM * kN);
+        EXPECT_EQ(qgemm_u8u8_requant(ctx, kM, kN, kK, d.a.data(), kK, 4,
+                                     d.b.data(), kN, 200, &d.rq, c.data(), kN),
+                  QGEMM_OK);
+        EXPECT_EQ(c, d.want_u8);
+        qgemm_context_destroy(ctx);
+      }
+      qgemm_packed_b_destroy(packed);
+    }
+  }
+}
+
+// The NULL context: each thread makes its own on first use.
+TEST_F(AllocationFailure, NullContextOnAFreshThread) {
+  const Data d;
+  std::vector<uint8_t> c;
+  const int failures = FailEachAllocation([&] {
+    qgemm_status st = QGEMM_OK;
+    std::thread([&] {
+      c.assign(kM * kN, 0xEE);
+      st = qgemm_u8u8_requant(nullptr, kM, kN, kK, d.a.data(), kK, 4,
+                              d.b.data(), kN, 200, &d.rq, c.data(), kN);
+      if (st != QGEMM_OK) {
+        EXPECT_EQ(c, std::vector<uint8_t>(kM * kN, 0xEE));
+      }
+    }).join();
+    return st;
+  });
+  EXPECT_GE(failures, 1);
+  EXPECT_EQ(c, d.want_u8);
+}
+
+size_t ThreadsOfThisProcess() {
+  size_t count = 0;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return 0;
+  while (const dirent* e = readdir(dir)) {
+    if (e->d_name[0] != '.') ++count;
+  }
+  closedir(dir);
+  return count;
+}
+
+class ThreadStartFailure : public testing::Test {
+ protected:
+  void TearDown() override { qgemm::FailThreadStartAfterForTesting(-1); }
+};
+
+// A context whose thread starts fail has the threads that did start; it
+// computes exactly with them and its destruction does not hang.
+TEST_F(ThreadStartFailure, ContextDegradesToFewerThreads) {
+  const Data d;
+  for (int started = 0; started <= 3; ++started) {
+    qgemm::FailThreadStartAfterForTesting(started);
+    qgemm_context* ctx = nullptr;
+    ASSERT_EQ(qgemm_context_create(4, &ctx), QGEMM_OK);
+    qgemm::FailThreadStartAfterForTesting(-1);
+    EXPECT_EQ(qgemm_context_num_threads(ctx), started + 1);
+    std::vector<uint8_t> c(kM * kN);
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_EQ(qgemm_u8u8_requant(ctx, kM, kN, kK, d.a.data(), kK, 4,
+                                   d.b.data(), kN, 200, &d.rq, c.data(), kN),
+                QGEMM_OK);
+      EXPECT_EQ(c, d.want_u8);
+    }
+    qgemm_context_destroy(ctx);
+  }
+}
+
+TEST(ContextThreads, DestroyReleasesThreads) {
+  // A first context and thread let runtimes (e.g. a sanitizer's background
+  // thread) start theirs before counting.
+  qgemm_context* warm = nullptr;
+  ASSERT_EQ(qgemm_context_create(2, &warm), QGEMM_OK);
+  qgemm_context_destroy(warm);
+  std::thread([] {}).join();
+  const size_t before = ThreadsOfThisProcess();
+  ASSERT_GT(before, 0u);
+  std::vector<qgemm_context*> contexts(3);
+  for (auto& ctx : contexts) ASSERT_EQ(qgemm_context_create(4, &ctx), QGEMM_OK);
+  EXPECT_EQ(ThreadsOfThisProcess(), before + 3 * 3);
+  for (auto* ctx : contexts) qgemm_context_destroy(ctx);
+  EXPECT_EQ(ThreadsOfThisProcess(), before);
+}
+
+}  // namespace
+}  // namespace qgemm_test
