@@ -4,8 +4,8 @@
 #include <qgemm/qgemm.h>
 
 #include <cstdarg>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -81,8 +81,7 @@ int EnumAsInt(const Enum& e) {
 // addressable: (rows - 1) * ld + cols elements must be a valid object size
 // (at most PTRDIFF_MAX bytes, so that pointer differences inside it are
 // defined) and, from p, must not run past the end of the address space.
-bool SpanFits(const void* p, size_t rows, size_t cols, size_t ld,
-              size_t elem) {
+bool SpanFits(const void* p, size_t rows, size_t cols, size_t ld, size_t elem) {
   if (rows == 0 || cols == 0) return true;
   if (ld != 0 && rows - 1 > kSizeMax / ld) return false;
   const size_t last_row = (rows - 1) * ld;
@@ -409,9 +408,8 @@ const char* qgemm_context_isa(const qgemm_context* ctx) {
   const qgemm::KernelTable* table = nullptr;
   const qgemm_status resolved = CatchOutOfMemory([&] {
     std::string why;
-    return qgemm::ResolveDefaultIsa(&table, &why) == 0
-               ? QGEMM_OK
-               : QGEMM_INVALID_ARGUMENT;
+    return qgemm::ResolveDefaultIsa(&table, &why) == 0 ? QGEMM_OK
+                                                       : QGEMM_INVALID_ARGUMENT;
   });
   return resolved == QGEMM_OK ? table->isa : nullptr;
 }

@@ -25,7 +25,8 @@ namespace {
 // lower it for a quick local run.
 int StressCalls() {
   const char* env = std::getenv("QGEMM_STRESS_CALLS");
-  return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 1000;
+  const long calls = env != nullptr ? std::strtol(env, nullptr, 10) : 0;
+  return calls > 0 && calls < 1000000 ? static_cast<int>(calls) : 1000;
 }
 
 std::vector<uint8_t> RandomBytes(size_t n, uint32_t seed) {
@@ -108,6 +109,7 @@ int SharedPackedBStress(const TableUnderTest* table, int callers, int calls) {
 
   std::atomic<int> errors{0};
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(callers));
   for (int t = 0; t < callers; ++t) {
     threads.emplace_back([&, t] {
       qgemm_context* ctx = nullptr;
@@ -170,6 +172,7 @@ TEST(Concurrency, NullContextFromManyThreads) {
   }
   std::atomic<int> errors{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       const std::vector<Job> jobs = MakeJobs(p, static_cast<uint32_t>(t + 50));
@@ -198,35 +201,35 @@ TEST(Concurrency, ContextInUseIsRefusedWithCUntouched) {
   qgemm_context* ctx = nullptr;
   ASSERT_EQ(qgemm_context_create(2, &ctx), QGEMM_OK);
   qgemm_packed_b* packed = nullptr;
-  ASSERT_EQ(qgemm_pack_b(ctx, Problem::kK, Problem::kN, p.b.data(),
-                         Problem::kK, QGEMM_LAYOUT_NK, p.zb, &packed),
+  ASSERT_EQ(qgemm_pack_b(ctx, Problem::kK, Problem::kN, p.b.data(), Problem::kK,
+                         QGEMM_LAYOUT_NK, p.zb, &packed),
             QGEMM_OK);
   const std::vector<Job> jobs = MakeJobs(p, 3);
   const qgemm_requant rq = p.Rq();
   std::vector<uint8_t> c(Problem::kMaxM * Problem::kN, 0x5A);
   ctx->in_use.store(true);
-  EXPECT_EQ(qgemm_u8u8_requant_packed(ctx, jobs[0].m, jobs[0].a.data(),
-                                      Problem::kK, jobs[0].za, packed, &rq,
-                                      c.data(), Problem::kN),
-            QGEMM_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      qgemm_u8u8_requant_packed(ctx, jobs[0].m, jobs[0].a.data(), Problem::kK,
+                                jobs[0].za, packed, &rq, c.data(), Problem::kN),
+      QGEMM_INVALID_ARGUMENT);
   EXPECT_EQ(std::string(qgemm_last_error()).find("in use") != std::string::npos,
             true)
       << qgemm_last_error();
   EXPECT_EQ(qgemm_context_set_isa(ctx, "scalar"), QGEMM_INVALID_ARGUMENT);
   qgemm_packed_b* other = nullptr;
-  EXPECT_EQ(qgemm_pack_b(ctx, Problem::kK, Problem::kN, p.b.data(),
-                         Problem::kK, QGEMM_LAYOUT_NK, p.zb, &other),
+  EXPECT_EQ(qgemm_pack_b(ctx, Problem::kK, Problem::kN, p.b.data(), Problem::kK,
+                         QGEMM_LAYOUT_NK, p.zb, &other),
             QGEMM_INVALID_ARGUMENT);
   EXPECT_EQ(other, nullptr);
   for (uint8_t x : c) ASSERT_EQ(x, 0x5A);
   ctx->in_use.store(false);
   // Released, it works again, and a refused call did not leave it held.
-  EXPECT_EQ(qgemm_u8u8_requant_packed(ctx, jobs[0].m, jobs[0].a.data(),
-                                      Problem::kK, jobs[0].za, packed, &rq,
-                                      c.data(), Problem::kN),
-            QGEMM_OK);
-  EXPECT_TRUE(std::equal(jobs[0].want_u8.begin(), jobs[0].want_u8.end(),
-                         c.begin()));
+  EXPECT_EQ(
+      qgemm_u8u8_requant_packed(ctx, jobs[0].m, jobs[0].a.data(), Problem::kK,
+                                jobs[0].za, packed, &rq, c.data(), Problem::kN),
+      QGEMM_OK);
+  EXPECT_TRUE(
+      std::equal(jobs[0].want_u8.begin(), jobs[0].want_u8.end(), c.begin()));
   qgemm_packed_b_destroy(packed);
   qgemm_context_destroy(ctx);
 }
@@ -247,9 +250,9 @@ TEST(Concurrency, RacingCallersOnOneContextAreDetectedOrExact) {
     std::vector<int32_t> c(kM * kN);
     for (int i = 0; i < 60; ++i) {
       std::fill(c.begin(), c.end(), 0x7EADBEEF);
-      const qgemm_status st = qgemm_u8u8_s32(ctx, kM, kN, kK, a.data(), kK, 3,
-                                             b.data(), kN, 250, nullptr,
-                                             c.data(), kN);
+      const qgemm_status st =
+          qgemm_u8u8_s32(ctx, kM, kN, kK, a.data(), kK, 3, b.data(), kN, 250,
+                         nullptr, c.data(), kN);
       if (st == QGEMM_OK && c == want) {
         ok.fetch_add(1);
       } else if (st == QGEMM_INVALID_ARGUMENT &&
@@ -277,8 +280,8 @@ TEST(Concurrency, ContextHandedBetweenThreads) {
   qgemm_context* ctx = nullptr;
   ASSERT_EQ(qgemm_context_create(2, &ctx), QGEMM_OK);
   qgemm_packed_b* packed = nullptr;
-  ASSERT_EQ(qgemm_pack_b(ctx, Problem::kK, Problem::kN, p.b.data(),
-                         Problem::kK, QGEMM_LAYOUT_NK, p.zb, &packed),
+  ASSERT_EQ(qgemm_pack_b(ctx, Problem::kK, Problem::kN, p.b.data(), Problem::kK,
+                         QGEMM_LAYOUT_NK, p.zb, &packed),
             QGEMM_OK);
   for (int t = 0; t < 4; ++t) {
     std::thread([&, t] {
@@ -286,10 +289,10 @@ TEST(Concurrency, ContextHandedBetweenThreads) {
       const qgemm_requant rq = p.Rq();
       std::vector<uint8_t> c(Problem::kMaxM * Problem::kN);
       for (const Job& j : jobs) {
-        EXPECT_EQ(qgemm_u8u8_requant_packed(ctx, j.m, j.a.data(), Problem::kK,
-                                            j.za, packed, &rq, c.data(),
-                                            Problem::kN),
-                  QGEMM_OK);
+        EXPECT_EQ(
+            qgemm_u8u8_requant_packed(ctx, j.m, j.a.data(), Problem::kK, j.za,
+                                      packed, &rq, c.data(), Problem::kN),
+            QGEMM_OK);
         EXPECT_TRUE(std::equal(j.want_u8.begin(), j.want_u8.end(), c.begin()));
       }
     }).join();

@@ -34,12 +34,12 @@ const SizeCase kBadSizes[] = {
     {"m = SIZE_MAX", kMax, 1, 1, 1, 1, 1},
     {"n = SIZE_MAX", 1, kMax, 1, 1, kMax, kMax},
     {"k = SIZE_MAX", 1, 1, kMax, kMax, 1, 1},
-    {"m * k overflows", size_t{1} << 33, 1, size_t{1} << 33, size_t{1} << 33,
-     1, 1},
+    {"m * k overflows", size_t{1} << 33, 1, size_t{1} << 33, size_t{1} << 33, 1,
+     1},
     {"k * n overflows", 1, size_t{1} << 33, size_t{1} << 33, size_t{1} << 33,
      size_t{1} << 33, size_t{1} << 33},
-    {"m * n overflows", size_t{1} << 33, size_t{1} << 33, 1, 1,
-     size_t{1} << 33, size_t{1} << 33},
+    {"m * n overflows", size_t{1} << 33, size_t{1} << 33, 1, 1, size_t{1} << 33,
+     size_t{1} << 33},
     {"lda = SIZE_MAX, 2 rows", 2, 1, 1, kMax, 1, 1},
     {"ldb = SIZE_MAX, 2 rows", 1, 1, 2, 2, kMax, 1},
     {"ldc = SIZE_MAX, 2 rows", 2, 1, 1, 1, 1, kMax},
@@ -63,15 +63,15 @@ TEST_P(BadSizes, RequantIsInvalidWithCUntouched) {
   rq.multiplier = &mult;
   rq.shift = &shift;
   rq.c_max = 255;
-  EXPECT_EQ(qgemm_u8u8_requant(nullptr, s.m, s.n, s.k, &a, s.lda, 0, &b,
-                               s.ldb, 0, &rq, c, s.ldc),
+  EXPECT_EQ(qgemm_u8u8_requant(nullptr, s.m, s.n, s.k, &a, s.lda, 0, &b, s.ldb,
+                               0, &rq, c, s.ldc),
             QGEMM_INVALID_ARGUMENT)
       << s.what;
   // Per-channel with n huge: the arrays hold 1 entry; the shape check must
   // come before the library walks n of them.
   rq.per_channel = 1;
-  EXPECT_EQ(qgemm_u8u8_requant(nullptr, s.m, s.n, s.k, &a, s.lda, 0, &b,
-                               s.ldb, 0, &rq, c, s.ldc),
+  EXPECT_EQ(qgemm_u8u8_requant(nullptr, s.m, s.n, s.k, &a, s.lda, 0, &b, s.ldb,
+                               0, &rq, c, s.ldc),
             QGEMM_INVALID_ARGUMENT)
       << s.what;
   int32_t c32[16];
@@ -100,22 +100,25 @@ INSTANTIATE_TEST_SUITE_P(Hostile, BadSizes, testing::ValuesIn(kBadSizes),
 // Strides that make the last row end past the end of the address space,
 // from a pointer near its top (never dereferenced: refused first).
 TEST(HostileSizes, LastRowPastTheAddressSpace) {
-  const auto* top = reinterpret_cast<const uint8_t*>(
-      std::numeric_limits<uintptr_t>::max() - 100);
+  const auto* top =
+      reinterpret_cast<const uint8_t*>(  // NOLINT(performance-no-int-to-ptr)
+          std::numeric_limits<uintptr_t>::max() - 100);
   const uint8_t b[4] = {1, 2, 3, 4};
   int32_t c[4] = {};
-  EXPECT_EQ(qgemm_u8u8_s32(nullptr, 2, 1, 1, top, 200, 0, b, 1, 0, nullptr, c,
-                           1),
-            QGEMM_INVALID_ARGUMENT);
-  EXPECT_EQ(qgemm_u8u8_s32(nullptr, 1, 1, 102, top, 102, 0, b, 1, 0, nullptr,
-                           c, 1),
-            QGEMM_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      qgemm_u8u8_s32(nullptr, 2, 1, 1, top, 200, 0, b, 1, 0, nullptr, c, 1),
+      QGEMM_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      qgemm_u8u8_s32(nullptr, 1, 1, 102, top, 102, 0, b, 1, 0, nullptr, c, 1),
+      QGEMM_INVALID_ARGUMENT);
   const uint8_t a[4] = {1, 2, 3, 4};
-  EXPECT_EQ(qgemm_u8u8_s32(nullptr, 1, 1, 1, a, 1, 0, top, 1, 0, nullptr,
-                           reinterpret_cast<int32_t*>(
-                               std::numeric_limits<uintptr_t>::max() - 2),
-                           1),
-            QGEMM_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      qgemm_u8u8_s32(
+          nullptr, 1, 1, 1, a, 1, 0, top, 1, 0, nullptr,
+          reinterpret_cast<int32_t*>(  // NOLINT(performance-no-int-to-ptr)
+              std::numeric_limits<uintptr_t>::max() - 2),
+          1),
+      QGEMM_INVALID_ARGUMENT);
   EXPECT_EQ(c[0], 0);
 }
 
@@ -127,13 +130,13 @@ TEST(HostileSizes, PackedSizesOverflow) {
   EXPECT_EQ(qgemm_pack_b(nullptr, kMax, 0, nullptr, 0, QGEMM_LAYOUT_KN, 0, &p),
             QGEMM_INVALID_ARGUMENT);
   EXPECT_EQ(p, nullptr);
-  EXPECT_EQ(qgemm_pack_b(nullptr, kMax / 4, 0, nullptr, 0, QGEMM_LAYOUT_NK, 0,
-                         &p),
-            QGEMM_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      qgemm_pack_b(nullptr, kMax / 4, 0, nullptr, 0, QGEMM_LAYOUT_NK, 0, &p),
+      QGEMM_INVALID_ARGUMENT);
   EXPECT_EQ(qgemm_pack_b(nullptr, 0, kMax, nullptr, 0, QGEMM_LAYOUT_NK, 0, &p),
             QGEMM_INVALID_ARGUMENT);
-  EXPECT_EQ(qgemm_pack_b(nullptr, 0, kMax / 4 + 1, nullptr, 0,
-                         QGEMM_LAYOUT_KN, 0, &p),
+  EXPECT_EQ(qgemm_pack_b(nullptr, 0, kMax / 4 + 1, nullptr, 0, QGEMM_LAYOUT_KN,
+                         0, &p),
             QGEMM_INVALID_ARGUMENT);
   // Representable but absurd: 4 PiB of column sums.
   EXPECT_EQ(qgemm_pack_b(nullptr, 0, size_t{1} << 50, nullptr, 0,
@@ -142,9 +145,9 @@ TEST(HostileSizes, PackedSizesOverflow) {
   EXPECT_EQ(p, nullptr);
   // k huge, n = 1: B is a valid k x 1 column (stride 1) of 2^61 bytes, but
   // its packed panels' size overflows (refused before B is read).
-  EXPECT_EQ(qgemm_pack_b(nullptr, size_t{1} << 61, 1, &b, 1, QGEMM_LAYOUT_KN,
-                         0, &p),
-            QGEMM_INVALID_ARGUMENT);
+  EXPECT_EQ(
+      qgemm_pack_b(nullptr, size_t{1} << 61, 1, &b, 1, QGEMM_LAYOUT_KN, 0, &p),
+      QGEMM_INVALID_ARGUMENT);
   EXPECT_EQ(p, nullptr);
 }
 
@@ -180,10 +183,10 @@ TEST(HostileSizes, DeepSumsWrapIdenticallyOnEveryTable) {
       const std::vector<uint8_t> a(kM * k, fill), b(k * kN, fill);
       const std::vector<int32_t> bias(kN, 1 << 30);
       std::vector<int32_t> want(kM * kN);
-      RefGemmS32(kM, kN, k, a.data(), k, z, b.data(), kN, false, z,
-                 bias.data(), want.data(), kN);
-      const int64_t true_sum = int64_t{255} * 255 * static_cast<int64_t>(k) +
-                               (1 << 30);
+      RefGemmS32(kM, kN, k, a.data(), k, z, b.data(), kN, false, z, bias.data(),
+                 want.data(), kN);
+      const int64_t true_sum =
+          int64_t{255} * 255 * static_cast<int64_t>(k) + (1 << 30);
       ASSERT_GT(true_sum, int64_t{std::numeric_limits<int32_t>::max()});
       ASSERT_EQ(want[0], static_cast<int32_t>(static_cast<uint32_t>(true_sum)));
       RefRequantParams ref;
@@ -208,13 +211,13 @@ TEST(HostileSizes, DeepSumsWrapIdenticallyOnEveryTable) {
           ASSERT_EQ(qgemm_context_create(threads, &ctx), QGEMM_OK);
           ASSERT_EQ(UseTable(ctx, t), "");
           std::vector<int32_t> c(kM * kN);
-          ASSERT_EQ(qgemm_u8u8_s32(ctx, kM, kN, k, a.data(), k, z, b.data(),
-                                   kN, z, bias.data(), c.data(), kN),
+          ASSERT_EQ(qgemm_u8u8_s32(ctx, kM, kN, k, a.data(), k, z, b.data(), kN,
+                                   z, bias.data(), c.data(), kN),
                     QGEMM_OK);
           EXPECT_EQ(c, want) << t.name << " k=" << k;
           std::vector<uint8_t> c8(kM * kN);
-          ASSERT_EQ(qgemm_u8u8_requant(ctx, kM, kN, k, a.data(), k, z,
-                                       b.data(), kN, z, &rq, c8.data(), kN),
+          ASSERT_EQ(qgemm_u8u8_requant(ctx, kM, kN, k, a.data(), k, z, b.data(),
+                                       kN, z, &rq, c8.data(), kN),
                     QGEMM_OK);
           EXPECT_EQ(c8, want_u8) << t.name << " k=" << k;
           qgemm_context_destroy(ctx);
@@ -229,8 +232,8 @@ TEST(HostileHelpers, QuantizeMultiplier) {
   int32_t m = 123, s = 456;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
-  for (double bad : {nan, -nan, inf, -inf, -1.0, -1e-300,
-                     std::ldexp(1.0, 31), 1e300}) {
+  for (double bad :
+       {nan, -nan, inf, -inf, -1.0, -1e-300, std::ldexp(1.0, 31), 1e300}) {
     EXPECT_EQ(qgemm_quantize_multiplier(bad, &m, &s), QGEMM_INVALID_ARGUMENT)
         << bad;
   }
@@ -261,8 +264,8 @@ TEST(HostileHelpers, ChooseQuantParams) {
   uint8_t zp = 0;
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
-  const float pairs[][2] = {{nan, 1}, {0, nan}, {-inf, 1}, {0, inf},
-                            {-inf, inf}, {1, -1}, {nan, nan}};
+  const float pairs[][2] = {{nan, 1},    {0, nan}, {-inf, 1}, {0, inf},
+                            {-inf, inf}, {1, -1},  {nan, nan}};
   for (const auto& p : pairs) {
     EXPECT_EQ(qgemm_choose_quant_params(p[0], p[1], &scale, &zp),
               QGEMM_INVALID_ARGUMENT)
@@ -284,8 +287,8 @@ TEST(HostileHelpers, ChooseQuantParams) {
   ASSERT_EQ(qgemm_choose_quant_params(-5, -1, &scale, &zp), QGEMM_OK);
   EXPECT_EQ(zp, 255);
   // A range so narrow that the scale underflows to 0 in float.
-  EXPECT_EQ(qgemm_choose_quant_params(0, std::numeric_limits<float>::denorm_min(),
-                                      &scale, &zp),
+  EXPECT_EQ(qgemm_choose_quant_params(
+                0, std::numeric_limits<float>::denorm_min(), &scale, &zp),
             QGEMM_INVALID_ARGUMENT);
 }
 

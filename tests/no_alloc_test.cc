@@ -39,7 +39,8 @@
 
 namespace {
 std::atomic<uint64_t> g_news{0};
-std::atomic<int64_t> g_news_until_failure{-1};  // as FailAllocationAfterForTesting
+std::atomic<int64_t> g_news_until_failure{
+    -1};  // as FailAllocationAfterForTesting
 #ifndef QGEMM_TSAN
 constexpr bool kCountsNew = true;
 
@@ -83,9 +84,7 @@ namespace {
 struct Counts {
   uint64_t qgemm, news;
 };
-Counts Now() {
-  return {qgemm::AllocationCountForTesting(), g_news.load()};
-}
+Counts Now() { return {qgemm::AllocationCountForTesting(), g_news.load()}; }
 
 TEST(NoAllocation, SecondPreparedCallAllocatesNothing) {
   constexpr size_t kM = 33, kN = 40, kK = 100;
@@ -107,27 +106,27 @@ TEST(NoAllocation, SecondPreparedCallAllocatesNothing) {
     qgemm_context* ctx = nullptr;
     ASSERT_EQ(qgemm_context_create(threads, &ctx), QGEMM_OK);
     qgemm_packed_b* packed = nullptr;
-    ASSERT_EQ(qgemm_pack_b(ctx, kK, kN, b.data(), kK, QGEMM_LAYOUT_NK, 3,
-                           &packed),
-              QGEMM_OK);
+    ASSERT_EQ(
+        qgemm_pack_b(ctx, kK, kN, b.data(), kK, QGEMM_LAYOUT_NK, 3, &packed),
+        QGEMM_OK);
     // Prepare: the first calls grow the context's scratch.
     ASSERT_EQ(qgemm_u8u8_requant_packed(ctx, kM, a.data(), kK, 1, packed, &rq,
                                         c.data(), kN),
               QGEMM_OK);
-    ASSERT_EQ(qgemm_u8u8_requant(ctx, kM, kN, kK, a.data(), kK, 1, b.data(),
-                                 kN, 3, &rq, c.data(), kN),
+    ASSERT_EQ(qgemm_u8u8_requant(ctx, kM, kN, kK, a.data(), kK, 1, b.data(), kN,
+                                 3, &rq, c.data(), kN),
               QGEMM_OK);
     const Counts before = Now();
     for (int i = 0; i < 3; ++i) {
-      ASSERT_EQ(qgemm_u8u8_requant_packed(ctx, kM, a.data(), kK, 1, packed,
-                                          &rq, c.data(), kN),
+      ASSERT_EQ(qgemm_u8u8_requant_packed(ctx, kM, a.data(), kK, 1, packed, &rq,
+                                          c.data(), kN),
                 QGEMM_OK);
       ASSERT_EQ(qgemm_u8u8_s32_packed(ctx, kM, a.data(), kK, 1, packed,
                                       bias.data(), c32.data(), kN),
                 QGEMM_OK);
       // Smaller shapes fit in the grown scratch too.
-      ASSERT_EQ(qgemm_u8u8_requant_packed(ctx, kM / 2, a.data(), kK, 1,
-                                          packed, &rq, c.data(), kN),
+      ASSERT_EQ(qgemm_u8u8_requant_packed(ctx, kM / 2, a.data(), kK, 1, packed,
+                                          &rq, c.data(), kN),
                 QGEMM_OK);
       // Unpacked B of the same shape reuses the context's B scratch.
       ASSERT_EQ(qgemm_u8u8_requant(ctx, kM, kN, kK, a.data(), kK, 1, b.data(),
@@ -182,12 +181,12 @@ TEST(FailingOperatorNew, EntryPointsNeverThrow) {
     EXPECT_TRUE(st == QGEMM_INVALID_ARGUMENT || st == QGEMM_OUT_OF_MEMORY);
     EXPECT_NO_THROW(st = qgemm_context_set_isa(ctx, "auto")) << n;
     EXPECT_TRUE(st == QGEMM_OK || st == QGEMM_OUT_OF_MEMORY);
-    EXPECT_NO_THROW(st = qgemm_u8u8_requant(ctx, 2, 2, 3, a, 3, 0, b, 2, 0,
-                                            &rq, c, 2))
+    EXPECT_NO_THROW(
+        st = qgemm_u8u8_requant(ctx, 2, 2, 3, a, 3, 0, b, 2, 0, &rq, c, 2))
         << n;
     EXPECT_TRUE(st == QGEMM_OK || st == QGEMM_OUT_OF_MEMORY);
-    EXPECT_NO_THROW(st = qgemm_u8u8_requant(nullptr, 2, 2, 3, a, 3, 0, b, 2, 0,
-                                            &rq, c, 2))
+    EXPECT_NO_THROW(
+        st = qgemm_u8u8_requant(nullptr, 2, 2, 3, a, 3, 0, b, 2, 0, &rq, c, 2))
         << n;
     EXPECT_TRUE(st == QGEMM_OK || st == QGEMM_OUT_OF_MEMORY);
     const char* names[8];

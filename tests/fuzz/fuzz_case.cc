@@ -105,8 +105,8 @@ size_t Stride(const Input& in, size_t off, size_t row) {
   if (sel < 200) return row + v;
   if (sel < 220) return row >= 1u + v % 4 ? row - 1 - v % 4 : 0;
   if (sel < 235) return 0;
-  const size_t table[] = {kSizeMax, kSizeMax / 2, size_t{1} << 40,
-                          kSizeMax - row + 1, kPtrdiffMax, kSizeMax / 3};
+  const size_t table[] = {kSizeMax,           kSizeMax / 2, size_t{1} << 40,
+                          kSizeMax - row + 1, kPtrdiffMax,  kSizeMax / 3};
   return table[v % (sizeof(table) / sizeof(table[0]))];
 }
 
@@ -165,10 +165,18 @@ class GuardedBuffer {
 void FillBytes(uint8_t* p, size_t n, uint8_t mode, Rng& rng) {
   for (size_t i = 0; i < n; ++i) {
     switch (mode % 4) {
-      case 0: p[i] = static_cast<uint8_t>(rng.U32()); break;
-      case 1: p[i] = (rng.U32() & 1) ? 255 : 0; break;
-      case 2: p[i] = 255; break;
-      default: p[i] = 0; break;
+      case 0:
+        p[i] = static_cast<uint8_t>(rng.U32());
+        break;
+      case 1:
+        p[i] = (rng.U32() & 1) ? 255 : 0;
+        break;
+      case 2:
+        p[i] = 255;
+        break;
+      default:
+        p[i] = 0;
+        break;
     }
   }
 }
@@ -237,8 +245,8 @@ std::string RunFuzzInput(const uint8_t* data, size_t size) {
     ctx = CachedContext(1 + (threads - 1) % 3);
   }
   static const char* const kIsaNames[] = {
-      "auto", "auto", "scalar", "avx2",  "avx512vnni", "neon",
-      "neondot", "",  "bogus",  nullptr, "AVX2",       "auto "};
+      "auto",    "auto", "scalar", "avx2",  "avx512vnni", "neon",
+      "neondot", "",     "bogus",  nullptr, "AVX2",       "auto "};
   const int isa_choice = in.U8(2) % 12;
   const char* isa = kIsaNames[isa_choice];
   if (ctx != nullptr) {
@@ -274,14 +282,14 @@ std::string RunFuzzInput(const uint8_t* data, size_t size) {
   const size_t ldc = Stride(in, 17, n);
   const uint8_t za = in.U8(19), zb = in.U8(20);
   const uint8_t layout_byte = in.U8(21);
-  const int layout = layout_byte < 250 ? (nk ? QGEMM_LAYOUT_NK : QGEMM_LAYOUT_KN)
-                                       : layout_byte - 240;
+  const int layout = layout_byte < 250
+                         ? (nk ? QGEMM_LAYOUT_NK : QGEMM_LAYOUT_KN)
+                         : layout_byte - 240;
   const uint8_t pc_byte = in.U8(22);
   const int per_channel = pc_byte < 250 ? pc_byte % 2 : pc_byte - 252;
   const uint8_t mult_mode = in.U8(23) % 4, shift_mode = in.U8(24) % 4;
-  const int32_t c_zero_point = in.U8(25) < 240
-                                   ? in.U8(26)
-                                   : static_cast<int32_t>(in.U32(26));
+  const int32_t c_zero_point =
+      in.U8(25) < 240 ? in.U8(26) : static_cast<int32_t>(in.U32(26));
   const uint8_t c_min = in.U8(30), c_max = in.U8(31);
   const uint8_t bias_mode = in.U8(32) % 4;
   const bool bias_present = (nulls & 0x40) != 0;
@@ -300,9 +308,9 @@ std::string RunFuzzInput(const uint8_t* data, size_t size) {
   // Requant checks the library makes before it reads the per-channel
   // arrays, and those it makes while or after reading them.
   const size_t channels = per_channel == 1 ? n : 1;
-  const bool rq_early_ok = !requant ||
-                           (!(nulls & 8) && (per_channel == 0 || per_channel == 1) &&
-                            (channels == 0 || !(nulls & 0x30)));
+  const bool rq_early_ok =
+      !requant || (!(nulls & 8) && (per_channel == 0 || per_channel == 1) &&
+                   (channels == 0 || !(nulls & 0x30)));
   const size_t param_count = std::min(channels, kMaxChannels);
   const size_t bias_count = std::min(n, kMaxChannels);
 
@@ -324,26 +332,50 @@ std::string RunFuzzInput(const uint8_t* data, size_t size) {
   for (size_t j = 0; j < param_count; ++j) {
     const uint32_t r = rng.U32();
     switch (mult_mode) {
-      case 0: mult[j] = static_cast<int32_t>((1u << 30) | (r >> 2)); break;
-      case 1: mult[j] = static_cast<int32_t>(r); break;
-      case 2: mult[j] = 0; break;
-      default: mult[j] = std::numeric_limits<int32_t>::max(); break;
+      case 0:
+        mult[j] = static_cast<int32_t>((1u << 30) | (r >> 2));
+        break;
+      case 1:
+        mult[j] = static_cast<int32_t>(r);
+        break;
+      case 2:
+        mult[j] = 0;
+        break;
+      default:
+        mult[j] = std::numeric_limits<int32_t>::max();
+        break;
     }
     switch (shift_mode) {
-      case 0: shift[j] = static_cast<int32_t>(rng.U32() % 62) - 31; break;
-      case 1: shift[j] = static_cast<int8_t>(rng.U32()); break;
-      case 2: shift[j] = -31; break;
-      default: shift[j] = 30; break;
+      case 0:
+        shift[j] = static_cast<int32_t>(rng.U32() % 62) - 31;
+        break;
+      case 1:
+        shift[j] = static_cast<int32_t>(rng.U32() % 256) - 128;
+        break;
+      case 2:
+        shift[j] = -31;
+        break;
+      default:
+        shift[j] = 30;
+        break;
     }
-    rq_values_ok = rq_values_ok && mult[j] >= 0 && shift[j] >= -31 &&
-                   shift[j] <= 30;
+    rq_values_ok =
+        rq_values_ok && mult[j] >= 0 && shift[j] >= -31 && shift[j] <= 30;
   }
   for (size_t j = 0; j < bias_count; ++j) {
     switch (bias_mode) {
-      case 0: bias[j] = static_cast<int32_t>(rng.U32() % 2001) - 1000; break;
-      case 1: bias[j] = static_cast<int32_t>(rng.U32()); break;
-      case 2: bias[j] = std::numeric_limits<int32_t>::max(); break;
-      default: bias[j] = std::numeric_limits<int32_t>::min(); break;
+      case 0:
+        bias[j] = static_cast<int32_t>(rng.U32() % 2001) - 1000;
+        break;
+      case 1:
+        bias[j] = static_cast<int32_t>(rng.U32());
+        break;
+      case 2:
+        bias[j] = std::numeric_limits<int32_t>::max();
+        break;
+      default:
+        bias[j] = std::numeric_limits<int32_t>::min();
+        break;
     }
   }
   const bool rq_late_ok = rq_values_ok && c_zero_point >= 0 &&

@@ -10,18 +10,10 @@ set -euo pipefail
 seconds=${1:-90}
 jobs=${QGEMM_CI_JOBS:-2}
 
-need=()
-command -v clang++-14 >/dev/null || need+=(clang-14)
-[ -n "$(ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] ||
-  need+=(libclang-rt-14-dev)
-command -v cmake >/dev/null || need+=(cmake)
-command -v ninja >/dev/null || need+=(ninja-build)
-[ -e /usr/include/cpu_features/cpuinfo_x86.h ] || need+=(libcpu-features-dev)
-[ -e /usr/include/xsimd/xsimd.hpp ] || need+=(libxsimd-dev)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
-fi
+cd "$(dirname "$0")/../.."
+. tools/ci/deps.sh
+# shellcheck disable=SC2086
+qgemm_require_packages $QGEMM_BUILD_PACKAGES clang-14 libclang-rt-14-dev
 
 cmake -S . -B build-fuzz -G Ninja \
   -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
@@ -30,6 +22,7 @@ cmake -S . -B build-fuzz -G Ninja \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
   -DQGEMM_SANITIZE=address,undefined -DQGEMM_BUILD_FUZZ=ON \
   -DQGEMM_BUILD_TESTS=OFF -DQGEMM_BUILD_BENCH=OFF -DQGEMM_BUILD_TOOLS=OFF \
+  -DQGEMM_INSTALL=OFF \
   -DQGEMM_WERROR=ON >/dev/null
 cmake --build build-fuzz -j"$jobs" --target qgemm_fuzz_c_api
 

@@ -10,21 +10,10 @@ set -euo pipefail
 which_builds=${1:-all}
 jobs=${QGEMM_CI_JOBS:-2}
 
-need=()
-command -v clang++-14 >/dev/null || need+=(clang-14)
-[ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.asan-x86_64.a ] ||
-  [ -n "$(ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a 2>/dev/null)" ] ||
-  need+=(libclang-rt-14-dev)
-command -v cmake >/dev/null || need+=(cmake)
-command -v ninja >/dev/null || need+=(ninja-build)
-[ -e /usr/include/gtest/gtest.h ] || need+=(libgtest-dev googletest)
-[ -e /usr/include/cpu_features/cpuinfo_x86.h ] || need+=(libcpu-features-dev)
-[ -e /usr/include/xsimd/xsimd.hpp ] || need+=(libxsimd-dev)
-[ -e /usr/include/simde/x86/avx512.h ] || need+=(libsimde-dev)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
-fi
+cd "$(dirname "$0")/../.."
+. tools/ci/deps.sh
+# shellcheck disable=SC2086
+qgemm_require_packages $QGEMM_BUILD_PACKAGES clang-14 libclang-rt-14-dev
 
 # -O1: fast enough to run, keeps stack traces readable.
 configure() {  # dir sanitizers
@@ -34,7 +23,7 @@ configure() {  # dir sanitizers
     -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
     -DQGEMM_SANITIZE="$2" -DQGEMM_WERROR=ON \
-    -DQGEMM_BUILD_BENCH=OFF -DQGEMM_BUILD_TOOLS=OFF >/dev/null
+    -DQGEMM_BUILD_BENCH=OFF -DQGEMM_BUILD_TOOLS=OFF -DQGEMM_INSTALL=OFF >/dev/null
 }
 
 start=$SECONDS
@@ -50,7 +39,8 @@ fi
 if [ "$which_builds" = all ] || [ "$which_builds" = tsan ]; then
   echo "== TSan: threaded tests"
   configure build-tsan thread
-  cmake --build build-tsan -j"$jobs"
+  # Only the binaries that hold threaded tests.
+  cmake --build build-tsan -j"$jobs" --target qgemm_tests qgemm_no_alloc_test
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   # Every test that starts threads: the concurrency contract, thread-start
   # faults, and the kernel tests with 2 and 4 threads.
