@@ -10,6 +10,9 @@ qgemm_context* NewContext(int num_threads, const KernelTable* table) {
     num_threads = static_cast<int>(std::thread::hardware_concurrency());
     if (num_threads <= 0) num_threads = 1;
   }
+  // A hostile count (INT_MAX) would otherwise start threads until the
+  // system refuses; more than kMaxThreads never helps a GEMM.
+  if (num_threads > kMaxThreads) num_threads = kMaxThreads;
   // The context itself goes through the failing-allocation hook too, so
   // that out-of-memory paths are testable end to end.
   void* mem = AllocateAligned(sizeof(qgemm_context));

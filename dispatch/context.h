@@ -33,6 +33,9 @@ struct qgemm_context {
 
 namespace qgemm {
 
+// Thread counts above this are clamped (qgemm_context_num_threads tells).
+constexpr int kMaxThreads = 256;
+
 // Creates a context with num_threads threads (0: all cores) on table.
 // Returns null when out of memory.
 qgemm_context* NewContext(int num_threads, const KernelTable* table);

@@ -10,6 +10,7 @@
 #include <qgemm/qgemm.h>
 
 #include <functional>
+#include <limits>
 #include <random>
 #include <thread>
 #include <vector>
@@ -231,6 +232,22 @@ TEST_F(ThreadStartFailure, ContextDegradesToFewerThreads) {
     }
     qgemm_context_destroy(ctx);
   }
+}
+
+// A hostile thread count is clamped, not obeyed until the system gives out.
+TEST(ContextThreads, HugeThreadCountIsClamped) {
+  const Data d;
+  qgemm_context* ctx = nullptr;
+  ASSERT_EQ(qgemm_context_create(std::numeric_limits<int>::max(), &ctx),
+            QGEMM_OK);
+  EXPECT_GE(qgemm_context_num_threads(ctx), 1);
+  EXPECT_LE(qgemm_context_num_threads(ctx), 256);
+  std::vector<uint8_t> c(kM * kN);
+  ASSERT_EQ(qgemm_u8u8_requant(ctx, kM, kN, kK, d.a.data(), kK, 4, d.b.data(),
+                               kN, 200, &d.rq, c.data(), kN),
+            QGEMM_OK);
+  EXPECT_EQ(c, d.want_u8);
+  qgemm_context_destroy(ctx);
 }
 
 TEST(ContextThreads, DestroyReleasesThreads) {

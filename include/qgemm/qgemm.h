@@ -48,7 +48,8 @@ const char* qgemm_last_error(void);
 
 typedef struct qgemm_context qgemm_context;
 
-/* num_threads: 0 = all cores; 1 = the caller's thread only (no pool). */
+/* num_threads: 0 = all cores; 1 = the caller's thread only (no pool); at
+ * most 256 (more are clamped); fewer if the system refuses threads. */
 qgemm_status qgemm_context_create(int num_threads, qgemm_context** out);
 void qgemm_context_destroy(qgemm_context* ctx);
 /* The number of threads a call on ctx uses (the caller's included). */
