@@ -23,7 +23,7 @@ cmake -S . -B build-fuzz -G Ninja \
   -DQGEMM_SANITIZE=address,undefined -DQGEMM_BUILD_FUZZ=ON \
   -DQGEMM_BUILD_TESTS=OFF -DQGEMM_BUILD_BENCH=OFF -DQGEMM_BUILD_TOOLS=OFF \
   -DQGEMM_INSTALL=OFF \
-  -DQGEMM_WERROR=ON >/dev/null
+  -DQGEMM_WERROR=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target qgemm_fuzz_c_api
 
 # The working corpus starts from the seeds each run (the repo's corpus is

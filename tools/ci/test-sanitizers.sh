@@ -15,14 +15,16 @@ cd "$(dirname "$0")/../.."
 # shellcheck disable=SC2086
 qgemm_require_packages $QGEMM_BUILD_PACKAGES clang-14 libclang-rt-14-dev
 
-# -O1: fast enough to run, keeps stack traces readable.
+# -O1: fast enough to run, keeps stack traces readable. Warnings are not
+# errors here: the gcc build enforces them, and these builds are about what
+# happens at run time (clang warns about a few things gcc does not).
 configure() {  # dir sanitizers
   cmake -S . -B "$1" -G Ninja \
     -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-    -DQGEMM_SANITIZE="$2" -DQGEMM_WERROR=ON \
+    -DQGEMM_SANITIZE="$2" -DQGEMM_WERROR=OFF \
     -DQGEMM_BUILD_BENCH=OFF -DQGEMM_BUILD_TOOLS=OFF -DQGEMM_INSTALL=OFF >/dev/null
 }
 
