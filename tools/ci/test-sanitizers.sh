@@ -18,6 +18,8 @@ qgemm_require_packages $QGEMM_BUILD_PACKAGES clang-14 libclang-rt-14-dev
 # -O1: fast enough to run, keeps stack traces readable. Warnings are not
 # errors here: the gcc build enforces them, and these builds are about what
 # happens at run time (clang warns about a few things gcc does not).
+# GNU objdump, not llvm-objdump: the emulated-AVX-512 object check parses
+# its output.
 configure() {  # dir sanitizers
   cmake -S . -B "$1" -G Ninja \
     -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
@@ -25,6 +27,7 @@ configure() {  # dir sanitizers
     -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
     -DQGEMM_SANITIZE="$2" -DQGEMM_WERROR=OFF \
+    -DCMAKE_OBJDUMP="$(command -v objdump)" \
     -DQGEMM_BUILD_BENCH=OFF -DQGEMM_BUILD_TOOLS=OFF -DQGEMM_INSTALL=OFF >/dev/null
 }
 
