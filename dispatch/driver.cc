@@ -160,7 +160,8 @@ uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k, size_t n,
                int32_t* col_sums) {
   PackBState s;
   s.table = &table;
-  s.variant = table.choose_variant && k != 0
+  // An empty B (k or n zero) may be NULL with any ldb: kernels never see it.
+  s.variant = table.choose_variant && k != 0 && n != 0
                   ? table.choose_variant(k, n, b, ldb, nk_layout)
                   : 0;
   s.k = k;

@@ -6,6 +6,7 @@
 
 #include <immintrin.h>
 
+#include <cstdint>
 #include <cstring>
 
 namespace qgemm {
@@ -260,10 +261,13 @@ void PackAPanel(uint32_t variant, size_t k, size_t m_eff, const uint8_t* a,
     }
     const uint8_t* row = a + i * lda;
     // The driver packs panels one after another: fetch this row of the next
-    // panel while this one is packed (prefetches never fault).
+    // panel while this one is packed (prefetches never fault). The address
+    // is computed as an integer: past A's last row (any lda is valid for a
+    // single row) a pointer may not even be formed.
+    const uintptr_t next_row = reinterpret_cast<uintptr_t>(row) + kMR * lda;
     for (size_t off = 0; off < k; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(row + kMR * lda + off),
-                   _MM_HINT_T0);
+      // NOLINTNEXTLINE(performance-no-int-to-ptr)
+      _mm_prefetch(reinterpret_cast<const char*>(next_row + off), _MM_HINT_T0);
     }
     __m256i sums = _mm256_setzero_si256();
     size_t blk = 0;
