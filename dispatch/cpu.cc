@@ -23,9 +23,9 @@ CpuFeatures Detect() {
   CpuFeatures f;
 #if defined(__x86_64__) || defined(_M_X64)
   const cpu_features::X86Info info = cpu_features::GetX86Info();
-  f.arch = "x86-64";
-  f.vendor = info.vendor;
-  f.model = info.brand_string;
+  std::snprintf(f.arch, sizeof f.arch, "x86-64");
+  std::snprintf(f.vendor, sizeof f.vendor, "%s", info.vendor);
+  std::snprintf(f.model, sizeof f.model, "%s", info.brand_string);
   // Fields are signed 1-bit bitfields: a set flag reads -1, so test != 0.
   f.avx2 = info.features.avx2 != 0;
   f.fma = info.features.fma3 != 0;
@@ -48,20 +48,18 @@ CpuFeatures Detect() {
     close(saved);
   }
   if (devnull >= 0) close(devnull);
-  f.arch = "aarch64";
-  char model[64];
-  std::snprintf(model, sizeof model, "implementer 0x%02x part 0x%03x",
+  std::snprintf(f.arch, sizeof f.arch, "aarch64");
+  std::snprintf(f.model, sizeof f.model, "implementer 0x%02x part 0x%03x",
                 info.implementer, info.part);
-  f.model = model;
   f.neon = info.features.asimd != 0;
   f.asimddp = info.features.asimddp != 0;
   f.i8mm = info.features.i8mm != 0;
 #elif defined(__arm__)
   // cpu_features has no armhf build in Debian; HWCAP_NEON from the kernel.
-  f.arch = "arm";
+  std::snprintf(f.arch, sizeof f.arch, "arm");
   f.neon = (getauxval(AT_HWCAP) & HWCAP_NEON) != 0;
 #else
-  f.arch = "other";
+  std::snprintf(f.arch, sizeof f.arch, "other");
 #endif
   return f;
 }

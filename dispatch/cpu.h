@@ -4,14 +4,15 @@
 #define QGEMM_DISPATCH_CPU_H_
 
 #include <cstdint>
-#include <string>
 
 namespace qgemm {
 
 struct CpuFeatures {
-  std::string arch;    // "x86-64", "aarch64", "arm", "other"
-  std::string vendor;  // e.g. "AuthenticAMD"; empty when unknown
-  std::string model;   // brand string or implementer/part
+  // Fixed-size strings keep the struct trivially copyable: dispatch copies
+  // it on every NULL-context call, which must not allocate.
+  char arch[16] = "";    // "x86-64", "aarch64", "arm", "other"
+  char vendor[16] = "";  // e.g. "AuthenticAMD"; empty when unknown
+  char model[64] = "";   // brand string or implementer/part
   bool avx2 = false, fma = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false,
        avx512vnni = false;

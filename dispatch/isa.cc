@@ -74,7 +74,7 @@ bool IsaUsable(const IsaEntry& isa, const CpuFeatures& cpu, std::string* why) {
   if (isa.table == nullptr) {
     if (why) {
       *why = std::string("ISA '") + isa.name +
-             "' is not in this build (built for " + cpu.arch +
+             "' is not in this build (built for " + std::string(cpu.arch) +
              " without its kernels)";
     }
     return false;

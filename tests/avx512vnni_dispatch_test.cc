@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <qgemm/qgemm.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -17,9 +18,9 @@ namespace {
 
 qgemm::CpuFeatures PretendedAvx512VnniCpu() {
   qgemm::CpuFeatures cpu;
-  cpu.arch = "x86-64";
-  cpu.vendor = "GenuineIntel";
-  cpu.model = "pretended Ice Lake server";
+  std::snprintf(cpu.arch, sizeof cpu.arch, "x86-64");
+  std::snprintf(cpu.vendor, sizeof cpu.vendor, "GenuineIntel");
+  std::snprintf(cpu.model, sizeof cpu.model, "pretended Ice Lake server");
   cpu.avx2 = cpu.fma = true;
   cpu.avx512f = cpu.avx512bw = cpu.avx512vl = cpu.avx512dq = true;
   cpu.avx512vnni = true;

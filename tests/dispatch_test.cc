@@ -57,7 +57,7 @@ TEST_F(DispatchTest, AutoPicksTheFirstUsableIsaInPreferenceOrder) {
 // step taken by hiding the features of the one above.
 TEST_F(DispatchTest, X86PreferenceChain) {
   const qgemm::CpuFeatures& cpu = qgemm::DetectedCpu();
-  if (cpu.arch != "x86-64") GTEST_SKIP() << "x86-64 only";
+  if (std::string(cpu.arch) != "x86-64") GTEST_SKIP() << "x86-64 only";
   const qgemm::IsaEntry* vnni = qgemm::FindIsa("avx512vnni");
   const qgemm::IsaEntry* avx2 = qgemm::FindIsa("avx2");
   const bool vnni_here = vnni->table != nullptr && vnni->cpu_runs(cpu);
@@ -156,10 +156,10 @@ TEST_F(DispatchTest, EnvironmentVariableSetsTheDefault) {
 
 TEST_F(DispatchTest, DetectedCpuIsDescribed) {
   const qgemm::CpuFeatures& cpu = qgemm::DetectedCpu();
-  EXPECT_FALSE(cpu.arch.empty());
+  EXPECT_STRNE(cpu.arch, "");
 #if defined(__x86_64__)
-  EXPECT_EQ(cpu.arch, "x86-64");
-  EXPECT_FALSE(cpu.vendor.empty());
+  EXPECT_STREQ(cpu.arch, "x86-64");
+  EXPECT_STRNE(cpu.vendor, "");
 #endif
 }
 

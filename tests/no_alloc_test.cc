@@ -141,6 +141,30 @@ TEST(NoAllocation, SecondPreparedCallAllocatesNothing) {
   }
 }
 
+// The NULL context (the calling thread's own) is prepared by its first
+// call just the same: ISA resolution copies no strings.
+TEST(NoAllocation, SecondNullContextCallAllocatesNothing) {
+  constexpr size_t kM = 9, kN = 20, kK = 50;
+  std::vector<uint8_t> a(kM * kK, 7), b(kK * kN, 200), c(kM * kN);
+  int32_t mult = 1 << 30, shift = -12;
+  qgemm_requant rq{};
+  rq.multiplier = &mult;
+  rq.shift = &shift;
+  rq.c_max = 255;
+  ASSERT_EQ(qgemm_u8u8_requant(nullptr, kM, kN, kK, a.data(), kK, 1, b.data(),
+                               kN, 3, &rq, c.data(), kN),
+            QGEMM_OK);
+  const Counts before = Now();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(qgemm_u8u8_requant(nullptr, kM, kN, kK, a.data(), kK, 1, b.data(),
+                                 kN, 3, &rq, c.data(), kN),
+              QGEMM_OK);
+  }
+  const Counts after = Now();
+  EXPECT_EQ(after.qgemm - before.qgemm, 0u);
+  EXPECT_EQ(after.news - before.news, 0u);
+}
+
 // The counters do count: the test above could not pass by accident.
 TEST(NoAllocation, CountersSeeAFirstCall) {
   qgemm_context* ctx = nullptr;

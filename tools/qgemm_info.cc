@@ -141,8 +141,8 @@ int main(int argc, char** argv) {
 
   std::printf("qgemm %d.%d.%d\n", QGEMM_VERSION_MAJOR, QGEMM_VERSION_MINOR,
               QGEMM_VERSION_PATCH);
-  std::printf("CPU:       %s %s%s%s\n", cpu.arch.c_str(), cpu.vendor.c_str(),
-              cpu.model.empty() ? "" : ", ", cpu.model.c_str());
+  std::printf("CPU:       %s %s%s%s\n", cpu.arch, cpu.vendor,
+              cpu.model[0] == 0 ? "" : ", ", cpu.model);
   std::printf("Features: ");
   for (const auto& f : features) std::printf(" %s%s", f.on ? "+" : "-", f.name);
   std::printf("\n\nISA         built  runs here  tile (MR x NR x KR)\n");
