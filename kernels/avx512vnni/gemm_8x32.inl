@@ -144,13 +144,29 @@ void PackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
       }
     }
   }
-  for (size_t i = 0; i < kMR; ++i) {
-    int32_t lanes[16];
-    _mm512_storeu_si512(lanes, sum[i]);
-    uint32_t total = 0;
-    for (int l = 0; l < 16; ++l) total += static_cast<uint32_t>(lanes[l]);
-    row_sums[i] = static_cast<int32_t>(total);
+  // Row totals: a transpose-and-add tree over the 8 vectors of partial sums
+  // (vpaddd wraps like the uint32 sums it replaces). After the two unpack
+  // levels, 32-bit lane 4L + i of q0 / q1 holds part L of row i / 4 + i.
+  __m512i p[4];
+  for (size_t i = 0; i < kMR; i += 2) {
+    p[i / 2] = _mm512_add_epi32(_mm512_unpacklo_epi32(sum[i], sum[i + 1]),
+                                _mm512_unpackhi_epi32(sum[i], sum[i + 1]));
   }
+  const __m512i q0 = _mm512_add_epi32(_mm512_unpacklo_epi64(p[0], p[1]),
+                                      _mm512_unpackhi_epi64(p[0], p[1]));
+  const __m512i q1 = _mm512_add_epi32(_mm512_unpacklo_epi64(p[2], p[3]),
+                                      _mm512_unpackhi_epi64(p[2], p[3]));
+  // 128-bit lanes [q0.0, q0.1, q1.0, q1.1] + [q0.2, q0.3, q1.2, q1.3], then
+  // each lane plus its neighbour: lane 0 = rows 0..3, lane 2 = rows 4..7.
+  __m512i h = _mm512_add_epi32(_mm512_shuffle_i32x4(q0, q1, 0x44),
+                               _mm512_shuffle_i32x4(q0, q1, 0xEE));
+  h = _mm512_add_epi32(h, _mm512_shuffle_i32x4(h, h, 0xB1));
+  const __m256i rows_0_3 = _mm512_castsi512_si256(h);
+  const __m256i rows_4_7 = _mm512_extracti64x4_epi64(h, 1);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(row_sums),
+                   _mm256_castsi256_si128(rows_0_3));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(row_sums + 4),
+                   _mm256_castsi256_si128(rows_4_7));
 }
 
 // B is k x n row-major: four depth rows of (up to) 32 columns are loaded with
