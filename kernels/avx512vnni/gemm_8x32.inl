@@ -373,18 +373,23 @@ inline OutputParams16 LoadOutputParams(const TileArgs& t, int v) {
 }
 
 // DESIGN.md's output stage on 16 lanes; returns values in [c_min, c_max].
+// kLeftShift false: the caller checked that every lane's left shift is 0,
+// where step 1 is the identity (x * 2^0 = x always fits), so it is skipped.
+template <bool kLeftShift>
 inline __m512i RequantizeRow16(__m512i x, const OutputParams16& p) {
   // 1. x * 2^ls saturated, ls in [0, 30]. x << ls is exact iff shifting it
   //    back arithmetically gives x again (the bits shifted out were all
   //    copies of the sign); otherwise the true product is beyond int32 on
   //    the side of x's sign.
-  const __m512i shifted = _mm512_sllv_epi32(x, p.left_shift);
-  const __mmask16 fits =
-      _mm512_cmpeq_epi32_mask(_mm512_srav_epi32(shifted, p.left_shift), x);
-  const __mmask16 negative = _mm512_movepi32_mask(x);  // the sign bits
-  const __m512i saturated = _mm512_mask_blend_epi32(
-      negative, _mm512_set1_epi32(INT32_MAX), _mm512_set1_epi32(INT32_MIN));
-  x = _mm512_mask_blend_epi32(fits, saturated, shifted);
+  if constexpr (kLeftShift) {
+    const __m512i shifted = _mm512_sllv_epi32(x, p.left_shift);
+    const __mmask16 fits =
+        _mm512_cmpeq_epi32_mask(_mm512_srav_epi32(shifted, p.left_shift), x);
+    const __mmask16 negative = _mm512_movepi32_mask(x);  // the sign bits
+    const __m512i saturated = _mm512_mask_blend_epi32(
+        negative, _mm512_set1_epi32(INT32_MAX), _mm512_set1_epi32(INT32_MIN));
+    x = _mm512_mask_blend_epi32(fits, saturated, shifted);
+  }
 
   // 2. SRDHM(x, M0) = trunc((p + nudge) / 2^31), p = x * M0 exact in int64.
   //    For p >= 0 that is floor((p + 2^30) / 2^31); for p < 0,
@@ -430,32 +435,48 @@ inline __m512i RequantizeRow16(__m512i x, const OutputParams16& p) {
   return _mm512_add_epi32(x, p.zero_point);
 }
 
-template <int kRows, int kVecs>
-void GemmU8Tile(const TileArgs* t) {
-  __m512i acc[kRows][kVecs];
-  AccumulateTile<kRows, kVecs>(*t, acc);
-  OutputParams16 params[kVecs];
-#pragma GCC unroll 2
-  for (int v = 0; v < kVecs; ++v) params[v] = LoadOutputParams(*t, v);
+template <int kRows, int kVecs, bool kLeftShift>
+inline void StoreU8Rows(const TileArgs* t, const __m512i (&acc)[kRows][kVecs],
+                        const OutputParams16 (&params)[kVecs]) {
   auto* c = static_cast<uint8_t*>(t->c);
   const size_t n_eff = t->n_eff;
 #pragma GCC unroll 8
   for (int i = 0; i < kRows; ++i) {
     uint8_t* row = c + static_cast<size_t>(i) * t->ldc;
     // Values are in [0, 255]: VPMOVDB's truncation is exact.
-    const __m128i lo =
-        _mm512_cvtepi32_epi8(RequantizeRow16(acc[i][0], params[0]));
+    const __m128i lo = _mm512_cvtepi32_epi8(
+        RequantizeRow16<kLeftShift>(acc[i][0], params[0]));
     if constexpr (kVecs == 1) {
       _mm_mask_storeu_epi8(row, LaneMask(n_eff, 0), lo);
     } else {
       const __m128i hi = _mm512_cvtepi32_epi8(
-          RequantizeRow16(acc[i][kVecs - 1], params[kVecs - 1]));
+          RequantizeRow16<kLeftShift>(acc[i][kVecs - 1], params[kVecs - 1]));
       const __mmask32 mask = static_cast<__mmask32>(
           n_eff >= 32 ? 0xFFFFFFFFu : (1u << n_eff) - 1u);
       _mm256_mask_storeu_epi8(
           row, mask,
           _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1));
     }
+  }
+}
+
+template <int kRows, int kVecs>
+void GemmU8Tile(const TileArgs* t) {
+  __m512i acc[kRows][kVecs];
+  AccumulateTile<kRows, kVecs>(*t, acc);
+  OutputParams16 params[kVecs];
+  __m512i any_left_shift = _mm512_setzero_si512();
+#pragma GCC unroll 2
+  for (int v = 0; v < kVecs; ++v) {
+    params[v] = LoadOutputParams(*t, v);
+    any_left_shift = _mm512_or_si512(any_left_shift, params[v].left_shift);
+  }
+  // Typical requantization only shifts right (multipliers below 1): then
+  // the tile skips step 1. Exact either way (see RequantizeRow16).
+  if (_mm512_test_epi32_mask(any_left_shift, any_left_shift) != 0) {
+    StoreU8Rows<kRows, kVecs, true>(t, acc, params);
+  } else {
+    StoreU8Rows<kRows, kVecs, false>(t, acc, params);
   }
 }
 
