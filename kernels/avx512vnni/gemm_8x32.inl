@@ -358,7 +358,6 @@ inline __mmask16 LaneMask(size_t n_eff, int v) {
 // The per-column parameters of 16 columns and the per-call constants.
 struct OutputParams16 {
   __m512i multiplier, left_shift, right_shift;
-  __m512i lo, hi, zero_point;  // clamp bounds less the zero point
 };
 
 inline OutputParams16 LoadOutputParams(const TileArgs& t, int v) {
@@ -366,13 +365,11 @@ inline OutputParams16 LoadOutputParams(const TileArgs& t, int v) {
   p.multiplier = _mm512_loadu_si512(t.cols.multiplier + 16 * v);
   p.left_shift = _mm512_loadu_si512(t.cols.left_shift + 16 * v);
   p.right_shift = _mm512_loadu_si512(t.cols.right_shift + 16 * v);
-  p.zero_point = _mm512_set1_epi32(t.clamp->c_zero_point);
-  p.lo = _mm512_set1_epi32(t.clamp->c_min - t.clamp->c_zero_point);
-  p.hi = _mm512_set1_epi32(t.clamp->c_max - t.clamp->c_zero_point);
   return p;
 }
 
-// DESIGN.md's output stage on 16 lanes; returns values in [c_min, c_max].
+// Steps 1-3 of DESIGN.md's output stage on 16 lanes: the int32 before the
+// zero point and the clamp (step 4 is in NarrowRowPair).
 // kLeftShift false: the caller checked that every lane's left shift is 0,
 // where step 1 is the identity (x * 2^0 = x always fits), so it is skipped.
 template <bool kLeftShift>
@@ -427,12 +424,47 @@ inline __m512i RequantizeRow16(__m512i x, const OutputParams16& p) {
       _mm512_add_epi32(_mm512_srli_epi32(mask, 1), _mm512_srli_epi32(x, 31));
   const __mmask16 round_up = _mm512_cmpgt_epi32_mask(rem, threshold);
   x = _mm512_srav_epi32(x, p.right_shift);
-  x = _mm512_mask_add_epi32(x, round_up, x, one);
+  return _mm512_mask_add_epi32(x, round_up, x, one);
+}
 
-  // 4. clamp(x + zc, cmin, cmax) == clamp(x, cmin - zc, cmax - zc) + zc, and
-  //    the right side cannot wrap (both bounds are within [-255, 255]).
-  x = _mm512_min_epi32(_mm512_max_epi32(x, p.lo), p.hi);
-  return _mm512_add_epi32(x, p.zero_point);
+// Step 4, clamp(x + zc, cmin, cmax), for two rows of 32 columns at once:
+// x0/x1 are columns 0..15/16..31 of the first row, y0/y1 of the second.
+// Returns the first row's 32 bytes in the low half, the second's in the
+// high half. Saturating on the way down gives the same bytes as the exact
+// clamp, because every saturation moves a value only within one side of
+// [cmin, cmax] (zc in [0, 255] and 0 <= cmin <= cmax <= 255, checked by the
+// API):
+//   VPACKSSDW   x -> s = sat16(x). If x is in int16, s = x. If x > 32767,
+//               s = 32767 and both s + zc and x + zc are > 255 (-> cmax);
+//               if x < -32768, both are < 0 (-> cmin).
+//   VPADDSW     s + zc, saturated to 32767 only where s + zc > 255 anyway.
+//   VPACKUSWB   clamp to [0, 255], which contains [cmin, cmax];
+//   VPMAXUB/VPMINUB  the clamp to [cmin, cmax].
+// The packs work within 128-bit lanes: lane L of the packed bytes holds
+// dwords (x0, x1, y0, y1) part L, which VPERMD puts back in column order.
+struct ClampParams {
+  __m512i zero_point;  // int16 lanes
+  __m512i c_min, c_max;  // uint8 lanes
+  __m512i order;         // dword permutation back to column order
+};
+
+inline ClampParams LoadClampParams(const OutputClamp& c) {
+  ClampParams p;
+  p.zero_point = _mm512_set1_epi16(static_cast<int16_t>(c.c_zero_point));
+  p.c_min = _mm512_set1_epi8(static_cast<char>(c.c_min));
+  p.c_max = _mm512_set1_epi8(static_cast<char>(c.c_max));
+  p.order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7,
+                              11, 15);
+  return p;
+}
+
+inline __m512i NarrowRowPair(__m512i x0, __m512i x1, __m512i y0, __m512i y1,
+                             const ClampParams& p) {
+  const __m512i x = _mm512_adds_epi16(_mm512_packs_epi32(x0, x1), p.zero_point);
+  const __m512i y = _mm512_adds_epi16(_mm512_packs_epi32(y0, y1), p.zero_point);
+  __m512i bytes = _mm512_packus_epi16(x, y);
+  bytes = _mm512_min_epu8(_mm512_max_epu8(bytes, p.c_min), p.c_max);
+  return _mm512_permutexvar_epi32(p.order, bytes);
 }
 
 template <int kRows, int kVecs, bool kLeftShift>
@@ -440,22 +472,32 @@ inline void StoreU8Rows(const TileArgs* t, const __m512i (&acc)[kRows][kVecs],
                         const OutputParams16 (&params)[kVecs]) {
   auto* c = static_cast<uint8_t*>(t->c);
   const size_t n_eff = t->n_eff;
-#pragma GCC unroll 8
-  for (int i = 0; i < kRows; ++i) {
+  const ClampParams clamp = LoadClampParams(*t->clamp);
+  const __mmask32 mask =
+      static_cast<__mmask32>(n_eff >= 32 ? 0xFFFFFFFFu : (1u << n_eff) - 1u);
+  const __m512i unused = _mm512_setzero_si512();  // lanes never stored
+#pragma GCC unroll 4
+  for (int i = 0; i < kRows; i += 2) {
+    // Rows i and i + 1 (if any); column vector 1 only when the tile has it.
+    const __m512i x0 = RequantizeRow16<kLeftShift>(acc[i][0], params[0]);
+    __m512i x1 = unused, y0 = unused, y1 = unused;
+    if constexpr (kVecs > 1) {
+      x1 = RequantizeRow16<kLeftShift>(acc[i][kVecs - 1], params[kVecs - 1]);
+    }
+    if (i + 1 < kRows) {
+      const int i1 = i + 1 < kRows ? i + 1 : i;  // in bounds when unused
+      y0 = RequantizeRow16<kLeftShift>(acc[i1][0], params[0]);
+      if constexpr (kVecs > 1) {
+        y1 = RequantizeRow16<kLeftShift>(acc[i1][kVecs - 1],
+                                         params[kVecs - 1]);
+      }
+    }
+    const __m512i bytes = NarrowRowPair(x0, x1, y0, y1, clamp);
     uint8_t* row = c + static_cast<size_t>(i) * t->ldc;
-    // Values are in [0, 255]: VPMOVDB's truncation is exact.
-    const __m128i lo = _mm512_cvtepi32_epi8(
-        RequantizeRow16<kLeftShift>(acc[i][0], params[0]));
-    if constexpr (kVecs == 1) {
-      _mm_mask_storeu_epi8(row, LaneMask(n_eff, 0), lo);
-    } else {
-      const __m128i hi = _mm512_cvtepi32_epi8(
-          RequantizeRow16<kLeftShift>(acc[i][kVecs - 1], params[kVecs - 1]));
-      const __mmask32 mask = static_cast<__mmask32>(
-          n_eff >= 32 ? 0xFFFFFFFFu : (1u << n_eff) - 1u);
-      _mm256_mask_storeu_epi8(
-          row, mask,
-          _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1));
+    _mm256_mask_storeu_epi8(row, mask, _mm512_castsi512_si256(bytes));
+    if (i + 1 < kRows) {
+      _mm256_mask_storeu_epi8(row + t->ldc, mask,
+                              _mm512_extracti64x4_epi64(bytes, 1));
     }
   }
 }
