@@ -22,6 +22,10 @@ namespace {
 constexpr size_t kMax = std::numeric_limits<size_t>::max();
 constexpr size_t kPtrdiffMax =
     static_cast<size_t>(std::numeric_limits<ptrdiff_t>::max());
+// Just over the square root of SIZE_MAX (2^33 on 64-bit targets, 2^17 on
+// 32-bit ones): the product of two of them overflows size_t.
+constexpr size_t kOverRoot = size_t{1}
+                             << (std::numeric_limits<size_t>::digits / 2 + 1);
 
 struct SizeCase {
   const char* what;
@@ -34,12 +38,10 @@ const SizeCase kBadSizes[] = {
     {"m = SIZE_MAX", kMax, 1, 1, 1, 1, 1},
     {"n = SIZE_MAX", 1, kMax, 1, 1, kMax, kMax},
     {"k = SIZE_MAX", 1, 1, kMax, kMax, 1, 1},
-    {"m * k overflows", size_t{1} << 33, 1, size_t{1} << 33, size_t{1} << 33, 1,
-     1},
-    {"k * n overflows", 1, size_t{1} << 33, size_t{1} << 33, size_t{1} << 33,
-     size_t{1} << 33, size_t{1} << 33},
-    {"m * n overflows", size_t{1} << 33, size_t{1} << 33, 1, 1, size_t{1} << 33,
-     size_t{1} << 33},
+    {"m * k overflows", kOverRoot, 1, kOverRoot, kOverRoot, 1, 1},
+    {"k * n overflows", 1, kOverRoot, kOverRoot, kOverRoot, kOverRoot,
+     kOverRoot},
+    {"m * n overflows", kOverRoot, kOverRoot, 1, 1, kOverRoot, kOverRoot},
     {"lda = SIZE_MAX, 2 rows", 2, 1, 1, kMax, 1, 1},
     {"ldb = SIZE_MAX, 2 rows", 1, 1, 2, 2, kMax, 1},
     {"ldc = SIZE_MAX, 2 rows", 2, 1, 1, 1, 1, kMax},
@@ -138,16 +140,20 @@ TEST(HostileSizes, PackedSizesOverflow) {
   EXPECT_EQ(qgemm_pack_b(nullptr, 0, kMax / 4 + 1, nullptr, 0, QGEMM_LAYOUT_KN,
                          0, &p),
             QGEMM_INVALID_ARGUMENT);
-  // Representable but absurd: 4 PiB of column sums.
-  EXPECT_EQ(qgemm_pack_b(nullptr, 0, size_t{1} << 50, nullptr, 0,
-                         QGEMM_LAYOUT_NK, 0, &p),
-            QGEMM_OUT_OF_MEMORY);
-  EXPECT_EQ(p, nullptr);
-  // k huge, n = 1: B is a valid k x 1 column (stride 1) of 2^61 bytes, but
-  // its packed panels' size overflows (refused before B is read).
-  EXPECT_EQ(
-      qgemm_pack_b(nullptr, size_t{1} << 61, 1, &b, 1, QGEMM_LAYOUT_KN, 0, &p),
-      QGEMM_INVALID_ARGUMENT);
+  // Representable but absurd: 4 PiB of column sums (64-bit targets only: a
+  // 32-bit address space has no size both valid and surely unobtainable).
+  if (sizeof(size_t) >= 8) {
+    EXPECT_EQ(qgemm_pack_b(nullptr, 0, kMax >> 14, nullptr, 0, QGEMM_LAYOUT_NK,
+                           0, &p),
+              QGEMM_OUT_OF_MEMORY);
+    EXPECT_EQ(p, nullptr);
+  }
+  // k huge, n = 1: B is a valid k x 1 column (stride 1) of PTRDIFF_MAX / 2
+  // bytes, but its packed panels (at least 4 columns wide) overflow size_t:
+  // refused before B is read.
+  EXPECT_EQ(qgemm_pack_b(nullptr, kPtrdiffMax / 2 + 1, 1, &b, 1,
+                         QGEMM_LAYOUT_KN, 0, &p),
+            QGEMM_INVALID_ARGUMENT);
   EXPECT_EQ(p, nullptr);
 }
 

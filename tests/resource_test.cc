@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <qgemm/qgemm.h>
 
+#include <chrono>
 #include <functional>
 #include <limits>
 #include <random>
@@ -250,6 +251,33 @@ TEST(ContextThreads, HugeThreadCountIsClamped) {
   qgemm_context_destroy(ctx);
 }
 
+// The thread count once it has held still for 100 ms: a thread that has
+// been joined can stay listed in /proc for a moment (under qemu-user the
+// host thread behind it exits after the guest's join returns).
+size_t SettledThreadCount() {
+  size_t count = ThreadsOfThisProcess();
+  for (int still = 0; still < 10;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const size_t now = ThreadsOfThisProcess();
+    still = now == count ? still + 1 : 0;
+    count = now;
+  }
+  return count;
+}
+
+// Polls until the thread count is `want` or 10 s have passed; returns the
+// last count seen.
+size_t ThreadCountReaching(size_t want) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  size_t count = ThreadsOfThisProcess();
+  while (count != want && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    count = ThreadsOfThisProcess();
+  }
+  return count;
+}
+
 TEST(ContextThreads, DestroyReleasesThreads) {
   // A first context and thread let runtimes (e.g. a sanitizer's background
   // thread) start theirs before counting.
@@ -257,13 +285,14 @@ TEST(ContextThreads, DestroyReleasesThreads) {
   ASSERT_EQ(qgemm_context_create(2, &warm), QGEMM_OK);
   qgemm_context_destroy(warm);
   std::thread([] {}).join();
-  const size_t before = ThreadsOfThisProcess();
+  const size_t before = SettledThreadCount();
   ASSERT_GT(before, 0u);
   std::vector<qgemm_context*> contexts(3);
   for (auto& ctx : contexts) ASSERT_EQ(qgemm_context_create(4, &ctx), QGEMM_OK);
-  EXPECT_EQ(ThreadsOfThisProcess(), before + 3 * 3);
+  // Each context of 4 threads starts 3: the caller is the fourth.
+  EXPECT_EQ(ThreadCountReaching(before + 3 * 3), before + 3 * 3);
   for (auto* ctx : contexts) qgemm_context_destroy(ctx);
-  EXPECT_EQ(ThreadsOfThisProcess(), before);
+  EXPECT_EQ(ThreadCountReaching(before), before);
 }
 
 }  // namespace

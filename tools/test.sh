@@ -11,12 +11,18 @@ cd "$(dirname "$0")/.."
 qgemm_require_packages $QGEMM_BUILD_PACKAGES $QGEMM_PEER_PACKAGES
 jobs=$(nproc)
 
+# A failing step does not stop the others: every failure shows in one run,
+# and the native suite's summary still comes last.
+failed_steps=()
 if [ -z "${QGEMM_TEST_QUICK:-}" ]; then
   for step in tools/ci/test-*.sh tools/ci/fuzz.sh; do
     [ -x "$step" ] || continue
     echo "=== $step"
-    "$step"
+    "$step" || failed_steps+=("$step")
   done
+fi
+if ((${#failed_steps[@]})); then
+  echo "=== FAILED steps (the native suite runs next): ${failed_steps[*]}"
 fi
 
 echo "=== native build and tests"
@@ -24,4 +30,8 @@ cmake -S . -B build-test -G Ninja -DCMAKE_BUILD_TYPE=Release -DQGEMM_WERROR=ON \
   -DQGEMM_BUILD_TESTS=ON -DQGEMM_BUILD_TOOLS=ON -DQGEMM_BUILD_BENCH=ON
 cmake --build build-test -j "$jobs"
 cd build-test
-ctest -j "$jobs" --output-on-failure --timeout 600
+ctest -j "$jobs" --output-on-failure --timeout 600 || exit 1
+if ((${#failed_steps[@]})); then
+  echo "=== native suite passed, but these steps FAILED: ${failed_steps[*]}"
+  exit 1
+fi

@@ -71,20 +71,27 @@ class Rng {
   uint64_t s_;
 };
 
+// 2^e, or the largest power of two of size_t where e is beyond it (32-bit
+// targets): the fuzzer still gets a huge power of two there.
+size_t Pow2(unsigned e) {
+  constexpr unsigned kBits = std::numeric_limits<size_t>::digits;
+  return size_t{1} << (e < kBits ? e : kBits - 1);
+}
+
 size_t HostileSize(uint8_t sel, uint16_t v) {
   const size_t table[] = {kSizeMax,
                           kSizeMax - 1,
                           kSizeMax / 2,
                           kSizeMax / 2 + 1,
-                          size_t{1} << 32,
-                          (size_t{1} << 32) + 1,
-                          size_t{1} << 31,
-                          size_t{1} << 62,
+                          Pow2(32),
+                          Pow2(32) + 1,
+                          Pow2(31),
+                          Pow2(62),
                           kSizeMax / 255,
                           kSizeMax / 4 - 1,
                           33026,
                           65536 + size_t{v},
-                          (size_t{v} + 1) << 40,
+                          (size_t{v} + 1) * Pow2(40),
                           kSizeMax - v,
                           kPtrdiffMax,
                           kPtrdiffMax + 1};
@@ -105,7 +112,7 @@ size_t Stride(const Input& in, size_t off, size_t row) {
   if (sel < 200) return row + v;
   if (sel < 220) return row >= 1u + v % 4 ? row - 1 - v % 4 : 0;
   if (sel < 235) return 0;
-  const size_t table[] = {kSizeMax,           kSizeMax / 2, size_t{1} << 40,
+  const size_t table[] = {kSizeMax,           kSizeMax / 2, Pow2(40),
                           kSizeMax - row + 1, kPtrdiffMax,  kSizeMax / 3};
   return table[v % (sizeof(table) / sizeof(table[0]))];
 }
@@ -157,7 +164,8 @@ class GuardedBuffer {
   size_t size() const { return bytes_; }
   template <typename T>
   T* as() const {
-    return reinterpret_cast<T*>(data_);
+    // The mapping is page-aligned and data_ ends it at an element boundary.
+    return static_cast<T*>(static_cast<void*>(data_));
   }
 
  private:
@@ -481,8 +489,9 @@ std::string RunFuzzInput(const uint8_t* data, size_t size) {
                               rq_arg, c_arg, ldc);
       break;
     case 1:
-      st = qgemm_u8u8_s32(ctx, m, n, k, a_arg, lda, za, b_arg, ldb, zb,
-                          bias_arg, reinterpret_cast<int32_t*>(c_arg), ldc);
+      st =
+          qgemm_u8u8_s32(ctx, m, n, k, a_arg, lda, za, b_arg, ldb, zb, bias_arg,
+                         static_cast<int32_t*>(static_cast<void*>(c_arg)), ldc);
       break;
     case 2:
     case 3:
@@ -490,8 +499,9 @@ std::string RunFuzzInput(const uint8_t* data, size_t size) {
                                      ldc);
       break;
     default:
-      st = qgemm_u8u8_s32_packed(ctx, m, a_arg, lda, za, pb, bias_arg,
-                                 reinterpret_cast<int32_t*>(c_arg), ldc);
+      st = qgemm_u8u8_s32_packed(
+          ctx, m, a_arg, lda, za, pb, bias_arg,
+          static_cast<int32_t*>(static_cast<void*>(c_arg)), ldc);
       break;
   }
   if (!valid) {
