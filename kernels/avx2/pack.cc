@@ -65,8 +65,8 @@ void StoreColumnSums(__m256i lo, __m256i hi, size_t n_eff, int32_t* col_sums) {
 }
 
 // Variant 0, B is k x n: per depth pair p, 32 bytes holding the byte pairs
-// (b[2p][j], b[2p+1][j]) of columns 0-3, 8-11, 4-7, 12-15 in that order, so
-// that vpunpcklbw / vpunpckhbw with zero (in-lane) give columns 0-7 / 8-15.
+// (b[2p][j], b[2p+1][j]) of columns 0..15 in order, so that one vpmovzxbw of
+// each 16-byte half gives the int16 pairs of columns 0-7 / 8-15.
 // Column sums: vpmaddubsw with ones adds each pair (<= 510) into 16-bit
 // lanes, which take 64 pairs (<= 32640) before they are widened to int32.
 void PackBExactKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
@@ -74,7 +74,7 @@ void PackBExactKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
   const size_t pairs = RoundUp(k, kKR) / 2;
   const __m256i ones = _mm256_set1_epi8(1);
   __m256i sums16 = _mm256_setzero_si256();
-  // int32 sums of columns 0-3, 8-11 (low) and 4-7, 12-15 (high).
+  // int32 sums of columns 0-7 (low) and 8-15 (high).
   __m256i low = _mm256_setzero_si256(), high = _mm256_setzero_si256();
   for (size_t p = 0; p < pairs; ++p) {
     const size_t r = 2 * p;
@@ -82,11 +82,8 @@ void PackBExactKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
         r < k ? LoadUpTo16(b + r * ldb, n_eff) : _mm_setzero_si128();
     const __m128i x1 =
         r + 1 < k ? LoadUpTo16(b + (r + 1) * ldb, n_eff) : _mm_setzero_si128();
-    const __m128i cols0_7 = _mm_unpacklo_epi8(x0, x1);
-    const __m128i cols8_15 = _mm_unpackhi_epi8(x0, x1);
     const __m256i packed =
-        _mm256_set_m128i(_mm_unpackhi_epi64(cols0_7, cols8_15),
-                         _mm_unpacklo_epi64(cols0_7, cols8_15));
+        _mm256_set_m128i(_mm_unpackhi_epi8(x0, x1), _mm_unpacklo_epi8(x0, x1));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * p), packed);
     sums16 = _mm256_add_epi16(sums16, _mm256_maddubs_epi16(packed, ones));
     if ((p & 63) == 63 || p + 1 == pairs) {
@@ -97,10 +94,7 @@ void PackBExactKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
       sums16 = _mm256_setzero_si256();
     }
   }
-  // Back to column order 0..15.
-  const __m256i cols0_7 = _mm256_permute2x128_si256(low, high, 0x20);
-  const __m256i cols8_15 = _mm256_permute2x128_si256(low, high, 0x31);
-  StoreColumnSums(cols0_7, cols8_15, n_eff, col_sums);
+  StoreColumnSums(low, high, n_eff, col_sums);
 }
 
 // Variant 1, B is k x n: per depth quad q, 64 bytes: columns 0..7 then
@@ -162,7 +156,7 @@ void PackBNK(uint32_t variant, size_t k, size_t n_eff, const uint8_t* b,
     col_sums[j] = SumBytes(col, k);
     if (variant == kExactVariant) {
       // Byte offset of column j's pair (see PackBExactKN).
-      const size_t pos = ((j / 4) & 1) * 16 + (j / 8) * 8 + (j % 4) * 2;
+      const size_t pos = 2 * j;
       for (size_t p = 0; 2 * p < k; ++p) {
         out[32 * p + pos] = col[2 * p];
         if (2 * p + 1 < k) out[32 * p + pos + 1] = col[2 * p + 1];
