@@ -31,6 +31,19 @@ bool CheckedMul(size_t a, size_t b, size_t* out) {
   return true;
 }
 
+// A k x n B is packed in groups of panels up to kPackBGroupBytes wide,
+// kPackBChunkRows depth rows at a time: the chunk's rows (128 KiB at most)
+// stay in L2 while every panel of the group takes its columns, and each row
+// is read along its length, which the prefetchers follow. Packing one
+// NR-column panel over the whole depth instead reads NR bytes of k rows
+// that are ldb apart, a fresh line and often a fresh page each, every line
+// 64 / NR times over. Measured on 1x4096x4096 with unpacked B (AVX2):
+// 4.0 GOP/s panel by panel, 6.4 with 1 KiB x 64-row chunks, 7.0 with
+// 4 KiB x 32 rows.
+// A n x k B (nk_layout) has contiguous rows per column and needs none of it.
+constexpr size_t kPackBGroupBytes = 4096;
+constexpr size_t kPackBChunkRows = 32;  // a multiple of every table's KR
+
 struct PackBState {
   const KernelTable* table;
   uint32_t variant;
@@ -39,24 +52,57 @@ struct PackBState {
   int nk_layout;
   uint8_t* panels;
   int32_t* col_sums;
+  size_t panels_per_task;  // consecutive panels one task packs
 };
 
-void PackBTask(void* state, size_t panel, int /*worker*/) {
+void PackBTask(void* state, size_t task, int /*worker*/) {
   const auto& s = *static_cast<const PackBState*>(state);
   const size_t nr = s.table->nr;
-  const size_t j0 = panel * nr;
-  const size_t n_eff = std::min(nr, s.n - j0);
+  const size_t num_panels = DivCeil(s.n, nr);
+  const size_t p_begin = task * s.panels_per_task;
+  const size_t p_end = std::min(num_panels, p_begin + s.panels_per_task);
   if (s.k == 0) {
     // Nothing to read: B may be NULL and ldb anything, so no pointer into
     // it may even be formed.
-    std::memset(s.panels + panel * s.panel_bytes, 0, s.panel_bytes);
-    std::memset(s.col_sums + panel * nr, 0, nr * sizeof(int32_t));
+    std::memset(s.panels + p_begin * s.panel_bytes, 0,
+                (p_end - p_begin) * s.panel_bytes);
+    std::memset(s.col_sums + p_begin * nr, 0,
+                (p_end - p_begin) * nr * sizeof(int32_t));
     return;
   }
-  const uint8_t* b = s.nk_layout ? s.b + j0 * s.ldb : s.b + j0;
-  s.table->pack_b_panel(s.variant, s.k, n_eff, b, s.ldb, s.nk_layout,
-                        s.panels + panel * s.panel_bytes,
-                        s.col_sums + panel * nr);
+  int32_t chunk_sums[64];
+  if (s.nk_layout || s.k <= kPackBChunkRows ||
+      kPackBChunkRows % s.table->kr != 0 || nr > 64) {
+    for (size_t p = p_begin; p < p_end; ++p) {
+      const size_t j0 = p * nr;
+      const size_t n_eff = std::min(nr, s.n - j0);
+      const uint8_t* b = s.nk_layout ? s.b + j0 * s.ldb : s.b + j0;
+      s.table->pack_b_panel(s.variant, s.k, n_eff, b, s.ldb, s.nk_layout,
+                            s.panels + p * s.panel_bytes, s.col_sums + p * nr);
+    }
+    return;
+  }
+  // Chunked: panels are depth-major in blocks of KR (kernel_table.h), so
+  // rows [k0, k0 + kc) of a panel are the bytes from b_panel_bytes(k0) on,
+  // packed as a panel of depth kc; the column sums add up (mod 2^32).
+  for (size_t k0 = 0; k0 < s.k; k0 += kPackBChunkRows) {
+    const size_t kc = std::min(kPackBChunkRows, s.k - k0);
+    const size_t offset = s.table->b_panel_bytes(k0);
+    for (size_t p = p_begin; p < p_end; ++p) {
+      const size_t j0 = p * nr;
+      const size_t n_eff = std::min(nr, s.n - j0);
+      int32_t* sums = s.col_sums + p * nr;
+      s.table->pack_b_panel(s.variant, kc, n_eff, s.b + k0 * s.ldb + j0, s.ldb,
+                            0, s.panels + p * s.panel_bytes + offset,
+                            k0 == 0 ? sums : chunk_sums);
+      if (k0 != 0) {
+        for (size_t j = 0; j < nr; ++j) {
+          sums[j] = static_cast<int32_t>(static_cast<uint32_t>(sums[j]) +
+                                         static_cast<uint32_t>(chunk_sums[j]));
+        }
+      }
+    }
+  }
 }
 
 struct GemmState {
@@ -173,10 +219,18 @@ uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k, size_t n,
   s.panels = panels;
   s.col_sums = col_sums;
   const size_t num_panels = DivCeil(n, table.nr);
+  // Groups no wider than one thread's share, so every thread packs.
+  const size_t threads =
+      ctx != nullptr ? static_cast<size_t>(std::max(ctx->num_threads, 1)) : 1;
+  s.panels_per_task =
+      nk_layout ? 1
+                : std::max<size_t>(1, std::min(kPackBGroupBytes / table.nr,
+                                               DivCeil(num_panels, threads)));
+  const size_t tasks = DivCeil(num_panels, s.panels_per_task);
   if (ctx != nullptr) {
-    ParallelFor(ctx, num_panels, PackBTask, &s);
+    ParallelFor(ctx, tasks, PackBTask, &s);
   } else {
-    for (size_t p = 0; p < num_panels; ++p) PackBTask(&s, p, 0);
+    for (size_t t = 0; t < tasks; ++t) PackBTask(&s, t, 0);
   }
   return s.variant;
 }

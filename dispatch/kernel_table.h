@@ -73,6 +73,11 @@ using PackAPanelFn = void (*)(uint32_t variant, size_t k, size_t m_eff,
 // depth k_padded, padding with zeros, and writes NR column sums (zero for
 // padding columns). b points at the first column; with nk_layout B is n x k
 // row-major (a row of it is a column of the math B), else k x n row-major.
+// A panel is depth-major in blocks of KR: for k0 a multiple of KR, depth
+// rows [k0, k0 + kc) of it are the bytes from b_panel_bytes(k0) on, exactly
+// as packing those rows alone as a panel of depth kc writes them (the
+// driver packs a k x n B in depth chunks that way; the reference tests
+// with K up to 33025 check it for every table).
 using PackBPanelFn = void (*)(uint32_t variant, size_t k, size_t n_eff,
                               const uint8_t* b, size_t ldb, int nk_layout,
                               void* panel, int32_t* col_sums);
