@@ -16,6 +16,8 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/scalar/output_stage.h"
+
 namespace qgemm {
 namespace {
 
@@ -318,6 +320,98 @@ int RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
     }
   }
   ParallelFor(ctx, s.m_blocks * s.n_blocks, GemmBlockTask, &s);
+  return 0;
+}
+
+namespace {
+
+// Column blocks of the dot-rows path: a block's m x 2048 int32 sums (32 KiB
+// at m = 4) stay in L1/L2 while B's rows stream past, 2 KiB of each row at
+// a time.
+constexpr size_t kDotRowsBlock = 2048;
+
+struct DotRowsState {
+  qgemm_context* ctx;
+  const KernelTable* table;
+  size_t m, n, k, block;
+  const uint8_t* a;
+  size_t lda;
+  uint8_t za;
+  const uint8_t* b;
+  size_t ldb;
+  uint32_t row_terms[kMaxDotRows];  // zb * sum_k (a[i][k] - za), mod 2^32
+  const OutputSpec* out;
+};
+
+void DotRowsTask(void* state, size_t task, int worker) {
+  const auto& s = *static_cast<const DotRowsState*>(state);
+  const OutputSpec& out = *s.out;
+  const size_t j0 = task * s.block;
+  const size_t cols = std::min(s.block, s.n - j0);
+  const size_t ldo = DivCeil(cols, 32) * 32;
+  auto* sums = static_cast<int32_t*>(
+      s.ctx->workers[static_cast<size_t>(worker)].a_panels.data());
+  s.table->dot_rows_kn(s.m, s.k, cols, s.a, s.lda, s.za, s.b + j0, s.ldb, sums,
+                       ldo);
+  // C = sum (a - za) b - zb sum (a - za) + bias, through the output stage
+  // of DESIGN.md (the scalar kernel's, so the bytes are the same).
+  for (size_t i = 0; i < s.m; ++i) {
+    const int32_t* row = sums + i * ldo;
+    for (size_t jj = 0; jj < cols; ++jj) {
+      const size_t j = j0 + jj;
+      const uint32_t bias = out.bias ? static_cast<uint32_t>(out.bias[j]) : 0;
+      const auto x = static_cast<int32_t>(static_cast<uint32_t>(row[jj]) -
+                                          s.row_terms[i] + bias);
+      if (out.requantize) {
+        const size_t q = out.per_channel ? j : 0;
+        const int32_t shift = out.shift[q];
+        static_cast<uint8_t*>(out.c)[i * out.ldc + j] = scalar::Requantize(
+            x, out.multiplier[q], shift > 0 ? shift : 0, shift < 0 ? -shift : 0,
+            out.c_zero_point, out.c_min, out.c_max);
+      } else {
+        static_cast<int32_t*>(out.c)[i * out.ldc + j] = x;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool UseDotRows(const KernelTable& table, size_t m, size_t k) {
+  return table.dot_rows_kn != nullptr && m >= 1 && m <= kMaxDotRows && k >= 1;
+}
+
+int RunDotRows(qgemm_context* ctx, size_t m, size_t n, size_t k,
+               const uint8_t* a, size_t lda, uint8_t a_zero_point,
+               const uint8_t* b, size_t ldb, uint8_t b_zero_point,
+               const OutputSpec& out) {
+  DotRowsState s;
+  s.ctx = ctx;
+  s.table = ctx->table;
+  s.m = m;
+  s.n = n;
+  s.k = k;
+  s.a = a;
+  s.lda = lda;
+  s.za = a_zero_point;
+  s.b = b;
+  s.ldb = ldb;
+  s.out = &out;
+  for (size_t i = 0; i < m; ++i) {
+    uint32_t sum = 0;
+    for (size_t kk = 0; kk < k; ++kk) {
+      sum += static_cast<uint32_t>(a[i * lda + kk]) - a_zero_point;
+    }
+    s.row_terms[i] = sum * b_zero_point;
+  }
+  // Blocks no wider than one thread's share, so every thread works.
+  const size_t workers = static_cast<size_t>(std::max(ctx->num_threads, 1));
+  s.block = std::min(kDotRowsBlock, DivCeil(DivCeil(n, workers), 32) * 32);
+  const size_t sum_bytes = m * DivCeil(s.block, 32) * 32 * sizeof(int32_t);
+  for (WorkerScratch& w : ctx->workers) {
+    if (!w.a_panels.Reserve(sum_bytes)) return 2;
+  }
+  ParallelFor(ctx, DivCeil(n, s.block), DotRowsTask, &s);
   return 0;
 }
 

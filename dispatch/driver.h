@@ -49,6 +49,16 @@ uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k, size_t n,
 int RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
             uint8_t a_zero_point, const PackedBView& b, const OutputSpec& out);
 
+// Whether RunDotRows serves an unpacked k x n B with m rows of A on table.
+bool UseDotRows(const KernelTable& table, size_t m, size_t k);
+
+// C = output(A x B) for an unpacked k x n row-major B, read in place by the
+// table's dot_rows_kn (UseDotRows must hold). Same contract as RunGemm.
+int RunDotRows(qgemm_context* ctx, size_t m, size_t n, size_t k,
+               const uint8_t* a, size_t lda, uint8_t a_zero_point,
+               const uint8_t* b, size_t ldb, uint8_t b_zero_point,
+               const OutputSpec& out);
+
 }  // namespace qgemm
 
 #endif  // QGEMM_DISPATCH_DRIVER_H_

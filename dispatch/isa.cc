@@ -21,10 +21,12 @@ extern const KernelTable kNeonDotTable;
 
 namespace {
 
-bool RunsAvx512Vnni(const CpuFeatures& c) {
-  return c.avx512f && c.avx512bw && c.avx512vl && c.avx512dq && c.avx512vnni;
-}
 bool RunsAvx2(const CpuFeatures& c) { return c.avx2 && c.fma; }
+// The avx512vnni table also calls AVX2's dot-rows kernel (unpacked GEMV).
+bool RunsAvx512Vnni(const CpuFeatures& c) {
+  return c.avx512f && c.avx512bw && c.avx512vl && c.avx512dq && c.avx512vnni &&
+         RunsAvx2(c);
+}
 bool RunsNeonDot(const CpuFeatures& c) { return c.neon && c.asimddp; }
 bool RunsNeon(const CpuFeatures& c) { return c.neon; }
 bool RunsScalar(const CpuFeatures& /*c*/) { return true; }
@@ -32,9 +34,10 @@ bool RunsScalar(const CpuFeatures& /*c*/) { return true; }
 const IsaEntry kIsas[] = {
 #if QGEMM_HAVE_AVX512VNNI
     {"avx512vnni", &kAvx512VnniTable, RunsAvx512Vnni,
-     "AVX-512 F, BW, VL, DQ and VNNI"},
+     "AVX-512 F, BW, VL, DQ, VNNI and AVX2"},
 #else
-    {"avx512vnni", nullptr, RunsAvx512Vnni, "AVX-512 F, BW, VL, DQ and VNNI"},
+    {"avx512vnni", nullptr, RunsAvx512Vnni,
+     "AVX-512 F, BW, VL, DQ, VNNI and AVX2"},
 #endif
 #if QGEMM_HAVE_AVX2
     {"avx2", &kAvx2Table, RunsAvx2, "AVX2 and FMA"},

@@ -89,6 +89,16 @@ using ChooseVariantFn = uint32_t (*)(size_t k, size_t n, const uint8_t* b,
 
 using GemmTileFn = void (*)(const TileArgs* args);
 
+// Few rows of A against an unpacked k x n row-major B (k >= 1), for calls
+// where packing B would cost more than the product (GEMV):
+//   out[i * ldo + j] = sum_k (a[i][k] - za) * b[k][j]   (mod 2^32)
+// for i < m <= kMaxDotRows, j < n. ldo >= n rounded up to 32: the kernel
+// may write sums past column n - 1 up to that bound, never outside B.
+using DotRowsFn = void (*)(size_t m, size_t k, size_t n, const uint8_t* a,
+                           size_t lda, uint8_t za, const uint8_t* b, size_t ldb,
+                           int32_t* out, size_t ldo);
+constexpr size_t kMaxDotRows = 4;
+
 constexpr int kMaxKernelVariants = 2;
 
 struct KernelTable {
@@ -108,6 +118,8 @@ struct KernelTable {
   // stage, and int32 output. Entries past the ISA's last variant are null.
   GemmTileFn gemm_u8[kMaxKernelVariants];
   GemmTileFn gemm_s32[kMaxKernelVariants];
+  // May be null: such calls pack B like any other.
+  DotRowsFn dot_rows_kn;
 };
 
 }  // namespace qgemm

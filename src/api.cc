@@ -294,6 +294,13 @@ qgemm_status GemmUnpacked(qgemm_context* ctx, size_t m, size_t n, size_t k,
   ContextLease lease(ctx);
   if ((st = lease.Acquire()) != QGEMM_OK) return st;
   if (m == 0 || n == 0) return Ok();
+  if (qgemm::UseDotRows(*lease.get()->table, m, k)) {
+    if (qgemm::RunDotRows(lease.get(), m, n, k, a, lda, za, b, ldb, zb, spec) !=
+        0) {
+      return Fail(QGEMM_OUT_OF_MEMORY, "out of memory for scratch buffers");
+    }
+    return Ok();
+  }
   qgemm::PackedBView view;
   if ((st = PackIntoScratch(lease.get(), k, n, b, ldb, zb, &view)) !=
       QGEMM_OK) {

@@ -494,6 +494,7 @@ const KernelTable kAvx2Table = {
     /*b_packed_offset=*/{0, 128},
     {GemmU8<false>, GemmU8<true>},
     {GemmS32<false>, GemmS32<true>},
+    avx2::DotRowsKN,
 };
 
 }  // namespace qgemm

@@ -72,6 +72,7 @@
 #include <cstring>
 
 #include "dispatch/kernel_table.h"
+#include "kernels/avx2/pack.h"  // avx2::DotRowsKN (declaration only)
 
 namespace qgemm {
 namespace {
@@ -578,6 +579,10 @@ const KernelTable QGEMM_AVX512VNNI_TABLE = {
     /*b_packed_offset=*/{kBPackedOffset, 0},
     /*gemm_u8=*/{GemmU8, nullptr},
     /*gemm_s32=*/{GemmS32, nullptr},
+    // Unpacked GEMV reads B once and is bound by memory, not by the multiply
+    // instruction: AVX2's kernel serves (every AVX-512 CPU runs AVX2; the
+    // function is compiled in its own AVX2 translation unit).
+    /*dot_rows_kn=*/avx2::DotRowsKN,
 };
 
 }  // namespace qgemm

@@ -94,6 +94,7 @@ const KernelTable kScalarTable = {
     /*b_packed_offset=*/{0, 0},
     {GemmU8Tile, nullptr},
     {GemmS32Tile, nullptr},
+    /*dot_rows_kn=*/nullptr,
 };
 
 }  // namespace qgemm
