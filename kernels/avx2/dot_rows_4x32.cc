@@ -93,9 +93,11 @@ void DotRows(size_t k, size_t n, const uint8_t* a, size_t lda, uint8_t za,
     size_t j = 0;
     for (; j < n_full; j += 32) {
       if ((j & 63) == 0) {
-        _mm_prefetch(reinterpret_cast<const char*>(ahead + j), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(ahead + ldb + j),
-                     _MM_HINT_T0);
+        const uintptr_t line = ahead + j;
+        // NOLINTNEXTLINE(performance-no-int-to-ptr)
+        _mm_prefetch(reinterpret_cast<const char*>(line), _MM_HINT_T0);
+        // NOLINTNEXTLINE(performance-no-int-to-ptr)
+        _mm_prefetch(reinterpret_cast<const char*>(line + ldb), _MM_HINT_T0);
       }
       const __m256i x0 =
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0 + j));
