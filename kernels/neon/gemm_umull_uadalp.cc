@@ -207,7 +207,7 @@ const KernelTable kNeonTable = {
     /*b_packed_offset=*/{0, 0},
     {GemmU8Tile, nullptr},
     {GemmS32Tile, nullptr},
-    /*dot_rows_kn=*/nullptr,
+    /*dot_rows_kn=*/neon::DotRowsKN,
 };
 
 }  // namespace qgemm

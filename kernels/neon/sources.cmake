@@ -3,9 +3,11 @@
 # HWCAP_NEON before calling them. kernels/neondot/ reuses the packing and the
 # output stage compiled here.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
-  set(QGEMM_ISA_SOURCES gemm_umull_uadalp.cc pack.cc output_stage.cc)
+  set(QGEMM_ISA_SOURCES dot_rows_4x16.cc gemm_umull_uadalp.cc pack.cc
+                        output_stage.cc)
 elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(arm|armv7.*)$")
-  set(QGEMM_ISA_SOURCES gemm_umull_uadalp.cc pack.cc output_stage.cc)
+  set(QGEMM_ISA_SOURCES dot_rows_4x16.cc gemm_umull_uadalp.cc pack.cc
+                        output_stage.cc)
   set(QGEMM_ISA_FLAGS -mfpu=neon)
 endif()
 if(QGEMM_ISA_SOURCES AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")

@@ -1,0 +1,114 @@
+// NEON dot-rows kernel for few rows of A against an unpacked k x n B
+// (aarch64, and armv7 with -mfpu=neon): the DotRowsFn of kernel_table.h,
+//   out[i][j] = sum_k (a[i][k] - za) * b[k][j]   (mod 2^32), i < m <= 4.
+// The driver uses it where packing B would cost more than the product
+// (GEMV): B is read in place, four depth rows at a time along their width.
+//
+// Step (depth rows k..k+3; 16 columns j..j+15; row i of A):
+//   bh = vmovl_u8 of b[k+r][j..j+15] halves      8 uint16 lanes each, as
+//                                                 int16 (values <= 255)
+//   acc[q] += bh[q half] * (a[i][k+r] - za)      VMLAL.S16 by scalar, 4 x
+//                                                 int32x4 = 16 columns
+// |a - za| <= 255 fits int16 and every product is at most 65025 in
+// magnitude, exact in int32; the adds wrap like DESIGN.md's accumulator.
+// The za fold leaves only zb * sum_k (a - za) and the bias to the driver,
+// no column sums of B. A depth tail of fewer than 4 rows takes them one by
+// one; the last n % 16 columns go through a zero-padded copy, so no byte
+// outside B is read.
+#include <arm_neon.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/neon/pack.h"
+
+namespace qgemm {
+namespace neon {
+namespace {
+
+// The 16 int16 lanes of one row's 16 bytes: lo = columns 0-7, hi = 8-15.
+struct Row16 {
+  int16x8_t lo, hi;
+};
+
+inline Row16 Widen(uint8x16_t x) {
+  return {vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(x))),
+          vreinterpretq_s16_u16(vmovl_u8(vget_high_u8(x)))};
+}
+
+// acc (16 columns of one A row) += sum over the kRowsB depth rows of
+// row[r] * coef[r].
+template <size_t kRowsB>
+inline void MultiplyAdd(const Row16 (&rows)[4], const int16_t* coef,
+                        int32_t* acc) {
+  int32x4_t c0 = vld1q_s32(acc), c1 = vld1q_s32(acc + 4);
+  int32x4_t c2 = vld1q_s32(acc + 8), c3 = vld1q_s32(acc + 12);
+  for (size_t r = 0; r < kRowsB; ++r) {
+    c0 = vmlal_n_s16(c0, vget_low_s16(rows[r].lo), coef[r]);
+    c1 = vmlal_n_s16(c1, vget_high_s16(rows[r].lo), coef[r]);
+    c2 = vmlal_n_s16(c2, vget_low_s16(rows[r].hi), coef[r]);
+    c3 = vmlal_n_s16(c3, vget_high_s16(rows[r].hi), coef[r]);
+  }
+  vst1q_s32(acc, c0);
+  vst1q_s32(acc + 4, c1);
+  vst1q_s32(acc + 8, c2);
+  vst1q_s32(acc + 12, c3);
+}
+
+// kRowsB (1 or 4) depth rows starting at b, all n columns, into m rows of
+// sums; coef[i][r] = a[i][k + r] - za.
+template <size_t kRowsB>
+void AccumulateRows(size_t m, size_t n, const uint8_t* b, size_t ldb,
+                    const int16_t (&coef)[4][4], int32_t* out, size_t ldo) {
+  const size_t n_full = n / 16 * 16, tail = n - n_full;
+  Row16 rows[4];
+  size_t j = 0;
+  for (; j < n_full; j += 16) {
+    for (size_t r = 0; r < kRowsB; ++r)
+      rows[r] = Widen(vld1q_u8(b + r * ldb + j));
+    for (size_t i = 0; i < m; ++i) {
+      MultiplyAdd<kRowsB>(rows, coef[i], out + i * ldo + j);
+    }
+  }
+  if (tail) {
+    for (size_t r = 0; r < kRowsB; ++r) {
+      uint8_t t[16] = {};
+      std::memcpy(t, b + r * ldb + j, tail);
+      rows[r] = Widen(vld1q_u8(t));
+    }
+    for (size_t i = 0; i < m; ++i) {
+      MultiplyAdd<kRowsB>(rows, coef[i], out + i * ldo + j);
+    }
+  }
+}
+
+}  // namespace
+
+void DotRowsKN(size_t m, size_t k, size_t n, const uint8_t* a, size_t lda,
+               uint8_t za, const uint8_t* b, size_t ldb, int32_t* out,
+               size_t ldo) {
+  const size_t padded = (n + 15) / 16 * 16;
+  for (size_t i = 0; i < m; ++i) {
+    std::memset(out + i * ldo, 0, padded * sizeof(int32_t));
+  }
+  int16_t coef[4][4] = {};
+  size_t kk = 0;
+  for (; kk + 4 <= k; kk += 4) {
+    for (size_t i = 0; i < m; ++i) {
+      for (size_t r = 0; r < 4; ++r) {
+        coef[i][r] = static_cast<int16_t>(a[i * lda + kk + r] - za);
+      }
+    }
+    AccumulateRows<4>(m, n, b + kk * ldb, ldb, coef, out, ldo);
+  }
+  for (; kk < k; ++kk) {
+    for (size_t i = 0; i < m; ++i) {
+      coef[i][0] = static_cast<int16_t>(a[i * lda + kk] - za);
+    }
+    AccumulateRows<1>(m, n, b + kk * ldb, ldb, coef, out, ldo);
+  }
+}
+
+}  // namespace neon
+}  // namespace qgemm
