@@ -40,8 +40,7 @@
 #include <cstdint>
 
 #include "dispatch/kernel_table.h"
-#include "kernels/neon/output_stage.h"
-#include "kernels/neon/pack.h"
+#include "kernels/neon/line_kernel.h"
 
 namespace qgemm {
 namespace {
@@ -159,55 +158,12 @@ void AccumulateTile(const TileArgs& t, int32_t* sums) {
 
 #endif
 
-void GemmU8Tile(const TileArgs* t) {
-  int32_t sums[kMR * kNR];
-  AccumulateTile(*t, sums);
-  neon::StoreTileU8<kNR>(sums, *t);
-}
-
-void GemmS32Tile(const TileArgs* t) {
-  int32_t sums[kMR * kNR];
-  AccumulateTile(*t, sums);
-  neon::StoreTileS32<kNR>(sums, *t);
-}
-
-size_t APanelBytes(size_t k_padded) { return kMR * k_padded; }
-size_t BPanelBytes(size_t k_padded) { return kNR * k_padded; }
-
-void PackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
-           size_t lda, void* panel, int32_t* row_sums) {
-  neon::PackRowLines<kKR>(kMR, k, m_eff, a, lda, static_cast<uint8_t*>(panel),
-                          row_sums);
-}
-
-void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
-           size_t ldb, int nk_layout, void* panel, int32_t* col_sums) {
-  auto* dst = static_cast<uint8_t*>(panel);
-  if (nk_layout) {
-    neon::PackRowLines<kKR>(kNR, k, n_eff, b, ldb, dst, col_sums);
-  } else {
-    neon::PackColumnLines<kKR>(kNR, k, n_eff, b, ldb, dst, col_sums);
-  }
-}
+using Kernel = neon::LineKernel<kMR, kNR, kKR, AccumulateTile>;
 
 }  // namespace
 
 extern const KernelTable kNeonTable;
-const KernelTable kNeonTable = {
-    "neon",
-    /*packing_format=*/kMR == 4 ? 0x4E10404u : 0x4E10204u,
-    kMR,
-    kNR,
-    kKR,
-    APanelBytes,
-    BPanelBytes,
-    /*choose_variant=*/nullptr,
-    PackA,
-    PackB,
-    /*b_packed_offset=*/{0, 0},
-    {GemmU8Tile, nullptr},
-    {GemmS32Tile, nullptr},
-    /*dot_rows_kn=*/neon::DotRowsKN,
-};
+const KernelTable kNeonTable =
+    Kernel::Table("neon", kMR == 4 ? 0x4E10404u : 0x4E10204u);
 
 }  // namespace qgemm

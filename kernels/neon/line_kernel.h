@@ -1,0 +1,84 @@
+// The parts of a NEON kernel table that only its tile shape decides, shared
+// by kernels/neon/ and kernels/neondot/: both pack A and B as lines of KR
+// depth bytes (pack.h), leave raw tile sums to the NEON output stage
+// (output_stage.h) and serve unpacked GEMV with DotRowsKN. A kernel file
+// supplies its register tile as AccumulateTile.
+//
+// Each kernel file instantiates LineKernel with its own AccumulateTile from
+// an anonymous namespace, so every instantiation has internal linkage and
+// is compiled with that file's flags only: nothing built with +dotprod can
+// stand in for the baseline NEON copy (toolchains.md section 4.1).
+#ifndef QGEMM_KERNELS_NEON_LINE_KERNEL_H_
+#define QGEMM_KERNELS_NEON_LINE_KERNEL_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dispatch/kernel_table.h"
+#include "kernels/neon/output_stage.h"
+#include "kernels/neon/pack.h"
+
+namespace qgemm {
+namespace neon {
+
+// Raw sums sum_p a[i][p] * b[p][j] (mod 2^32) of one tile, row-major MR x NR.
+using AccumulateTileFn = void (*)(const TileArgs& t, int32_t* sums);
+
+template <size_t kMR, size_t kNR, size_t kKR, AccumulateTileFn kAccumulate>
+struct LineKernel {
+  static void GemmU8Tile(const TileArgs* t) {
+    int32_t sums[kMR * kNR];
+    kAccumulate(*t, sums);
+    StoreTileU8<kNR>(sums, *t);
+  }
+
+  static void GemmS32Tile(const TileArgs* t) {
+    int32_t sums[kMR * kNR];
+    kAccumulate(*t, sums);
+    StoreTileS32<kNR>(sums, *t);
+  }
+
+  static size_t APanelBytes(size_t k_padded) { return kMR * k_padded; }
+  static size_t BPanelBytes(size_t k_padded) { return kNR * k_padded; }
+
+  static void PackA(uint32_t /*variant*/, size_t k, size_t m_eff,
+                    const uint8_t* a, size_t lda, void* panel,
+                    int32_t* row_sums) {
+    PackRowLines<kKR>(kMR, k, m_eff, a, lda, static_cast<uint8_t*>(panel),
+                      row_sums);
+  }
+
+  static void PackB(uint32_t /*variant*/, size_t k, size_t n_eff,
+                    const uint8_t* b, size_t ldb, int nk_layout, void* panel,
+                    int32_t* col_sums) {
+    auto* dst = static_cast<uint8_t*>(panel);
+    if (nk_layout) {
+      PackRowLines<kKR>(kNR, k, n_eff, b, ldb, dst, col_sums);
+    } else {
+      PackColumnLines<kKR>(kNR, k, n_eff, b, ldb, dst, col_sums);
+    }
+  }
+
+  // One exact variant; B is packed as is (no offset).
+  static constexpr KernelTable Table(const char* isa, uint32_t packing_format) {
+    return {isa,
+            packing_format,
+            kMR,
+            kNR,
+            kKR,
+            APanelBytes,
+            BPanelBytes,
+            /*choose_variant=*/nullptr,
+            PackA,
+            PackB,
+            /*b_packed_offset=*/{0, 0},
+            {GemmU8Tile, nullptr},
+            {GemmS32Tile, nullptr},
+            /*dot_rows_kn=*/DotRowsKN};
+  }
+};
+
+}  // namespace neon
+}  // namespace qgemm
+
+#endif  // QGEMM_KERNELS_NEON_LINE_KERNEL_H_
