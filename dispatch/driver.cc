@@ -45,6 +45,19 @@ bool CheckedMul(size_t a, size_t b, size_t* out) {
 // A n x k B (nk_layout) has contiguous rows per column and needs none of it.
 constexpr size_t kPackBGroupBytes = 4096;
 constexpr size_t kPackBChunkRows = 32;  // a multiple of every table's KR
+constexpr size_t kMaxChunkedNR = 64;    // chunk column sums on the stack
+
+// Column j's requantization parameters (the per-tensor ones unless
+// per-channel), with DESIGN.md's signed shift split into the two steps.
+struct ColumnRequant {
+  int32_t multiplier, left_shift, right_shift;
+};
+
+ColumnRequant RequantOfColumn(const OutputSpec& out, size_t j) {
+  const size_t q = out.per_channel ? j : 0;
+  const int32_t shift = out.shift[q];
+  return {out.multiplier[q], shift > 0 ? shift : 0, shift < 0 ? -shift : 0};
+}
 
 struct PackBState {
   const KernelTable* table;
@@ -72,30 +85,24 @@ void PackBTask(void* state, size_t task, int /*worker*/) {
                 (p_end - p_begin) * nr * sizeof(int32_t));
     return;
   }
-  int32_t chunk_sums[64];
-  if (s.nk_layout || s.k <= kPackBChunkRows ||
-      kPackBChunkRows % s.table->kr != 0 || nr > 64) {
-    for (size_t p = p_begin; p < p_end; ++p) {
-      const size_t j0 = p * nr;
-      const size_t n_eff = std::min(nr, s.n - j0);
-      const uint8_t* b = s.nk_layout ? s.b + j0 * s.ldb : s.b + j0;
-      s.table->pack_b_panel(s.variant, s.k, n_eff, b, s.ldb, s.nk_layout,
-                            s.panels + p * s.panel_bytes, s.col_sums + p * nr);
-    }
-    return;
-  }
   // Chunked: panels are depth-major in blocks of KR (kernel_table.h), so
   // rows [k0, k0 + kc) of a panel are the bytes from b_panel_bytes(k0) on,
-  // packed as a panel of depth kc; the column sums add up (mod 2^32).
-  for (size_t k0 = 0; k0 < s.k; k0 += kPackBChunkRows) {
-    const size_t kc = std::min(kPackBChunkRows, s.k - k0);
+  // packed as a panel of depth kc; the column sums add up (mod 2^32). A n x k
+  // B is one chunk of the whole depth (its rows are already contiguous).
+  int32_t chunk_sums[kMaxChunkedNR];
+  const bool chunked =
+      !s.nk_layout && kPackBChunkRows % s.table->kr == 0 && nr <= kMaxChunkedNR;
+  const size_t chunk_rows = chunked ? kPackBChunkRows : s.k;
+  for (size_t k0 = 0; k0 < s.k; k0 += chunk_rows) {
+    const size_t kc = std::min(chunk_rows, s.k - k0);
     const size_t offset = s.table->b_panel_bytes(k0);
     for (size_t p = p_begin; p < p_end; ++p) {
       const size_t j0 = p * nr;
       const size_t n_eff = std::min(nr, s.n - j0);
+      const uint8_t* b = s.nk_layout ? s.b + j0 * s.ldb : s.b + k0 * s.ldb + j0;
       int32_t* sums = s.col_sums + p * nr;
-      s.table->pack_b_panel(s.variant, kc, n_eff, s.b + k0 * s.ldb + j0, s.ldb,
-                            0, s.panels + p * s.panel_bytes + offset,
+      s.table->pack_b_panel(s.variant, kc, n_eff, b, s.ldb, s.nk_layout,
+                            s.panels + p * s.panel_bytes + offset,
                             k0 == 0 ? sums : chunk_sums);
       if (k0 != 0) {
         for (size_t j = 0; j < nr; ++j) {
@@ -259,11 +266,10 @@ int RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
     col_offset[j] = static_cast<int32_t>(
         bias - za * static_cast<uint32_t>(b.col_sums[j]) + kzz);
     if (out.requantize) {
-      const size_t q = (out.per_channel && real) ? j : 0;
-      const int32_t shift = out.shift[q];
-      multiplier[j] = out.multiplier[q];
-      left_shift[j] = shift > 0 ? shift : 0;
-      right_shift[j] = shift < 0 ? -shift : 0;
+      const ColumnRequant r = RequantOfColumn(out, real ? j : 0);
+      multiplier[j] = r.multiplier;
+      left_shift[j] = r.left_shift;
+      right_shift[j] = r.right_shift;
     } else {
       multiplier[j] = left_shift[j] = right_shift[j] = 0;
     }
@@ -349,25 +355,25 @@ void DotRowsTask(void* state, size_t task, int worker) {
   const size_t j0 = task * s.block;
   const size_t cols = std::min(s.block, s.n - j0);
   const size_t ldo = DivCeil(cols, 32) * 32;
+  // The worker's A-block scratch holds the sums: no A is packed here.
   auto* sums = static_cast<int32_t*>(
       s.ctx->workers[static_cast<size_t>(worker)].a_panels.data());
   s.table->dot_rows_kn(s.m, s.k, cols, s.a, s.lda, s.za, s.b + j0, s.ldb, sums,
                        ldo);
   // C = sum (a - za) b - zb sum (a - za) + bias, through the output stage
   // of DESIGN.md (the scalar kernel's, so the bytes are the same).
-  for (size_t i = 0; i < s.m; ++i) {
-    const int32_t* row = sums + i * ldo;
-    for (size_t jj = 0; jj < cols; ++jj) {
-      const size_t j = j0 + jj;
-      const uint32_t bias = out.bias ? static_cast<uint32_t>(out.bias[j]) : 0;
-      const auto x = static_cast<int32_t>(static_cast<uint32_t>(row[jj]) -
-                                          s.row_terms[i] + bias);
+  for (size_t jj = 0; jj < cols; ++jj) {
+    const size_t j = j0 + jj;
+    const uint32_t bias = out.bias ? static_cast<uint32_t>(out.bias[j]) : 0;
+    const ColumnRequant r =
+        out.requantize ? RequantOfColumn(out, j) : ColumnRequant{};
+    for (size_t i = 0; i < s.m; ++i) {
+      const auto x = static_cast<int32_t>(
+          static_cast<uint32_t>(sums[i * ldo + jj]) - s.row_terms[i] + bias);
       if (out.requantize) {
-        const size_t q = out.per_channel ? j : 0;
-        const int32_t shift = out.shift[q];
-        static_cast<uint8_t*>(out.c)[i * out.ldc + j] = scalar::Requantize(
-            x, out.multiplier[q], shift > 0 ? shift : 0, shift < 0 ? -shift : 0,
-            out.c_zero_point, out.c_min, out.c_max);
+        static_cast<uint8_t*>(out.c)[i * out.ldc + j] =
+            scalar::Requantize(x, r.multiplier, r.left_shift, r.right_shift,
+                               out.c_zero_point, out.c_min, out.c_max);
       } else {
         static_cast<int32_t*>(out.c)[i * out.ldc + j] = x;
       }

@@ -256,13 +256,18 @@ qgemm_status PackIntoScratch(qgemm_context* ctx, size_t k, size_t n,
   return QGEMM_OK;
 }
 
-qgemm_status Run(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
-                 uint8_t za, const qgemm::PackedBView& b,
-                 const qgemm::OutputSpec& out) {
-  if (qgemm::RunGemm(ctx, m, a, lda, za, b, out) != 0) {
+// The status of a driver run (0, or 2 when its scratch could not grow).
+qgemm_status DriverStatus(int rc) {
+  if (rc != 0) {
     return Fail(QGEMM_OUT_OF_MEMORY, "out of memory for scratch buffers");
   }
   return Ok();
+}
+
+qgemm_status Run(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
+                 uint8_t za, const qgemm::PackedBView& b,
+                 const qgemm::OutputSpec& out) {
+  return DriverStatus(qgemm::RunGemm(ctx, m, a, lda, za, b, out));
 }
 
 qgemm::OutputSpec RequantSpec(const qgemm_requant* rq, uint8_t* c, size_t ldc) {
@@ -297,11 +302,8 @@ qgemm_status GemmUnpacked(qgemm_context* ctx, size_t m, size_t n, size_t k,
   if ((st = lease.Acquire()) != QGEMM_OK) return st;
   if (m == 0 || n == 0) return Ok();
   if (qgemm::UseDotRows(*lease.get()->table, m, k)) {
-    if (qgemm::RunDotRows(lease.get(), m, n, k, a, lda, za, b, ldb, zb, spec) !=
-        0) {
-      return Fail(QGEMM_OUT_OF_MEMORY, "out of memory for scratch buffers");
-    }
-    return Ok();
+    return DriverStatus(
+        qgemm::RunDotRows(lease.get(), m, n, k, a, lda, za, b, ldb, zb, spec));
   }
   qgemm::PackedBView view;
   if ((st = PackIntoScratch(lease.get(), k, n, b, ldb, zb, &view)) !=
