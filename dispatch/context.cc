@@ -34,8 +34,33 @@ qgemm_context* NewContext(int num_threads, const KernelTable* table) {
   return ctx;
 }
 
+namespace {
+
+struct HookedTasks {
+  ThreadPool::TaskFn fn;
+  void* state;
+  const KernelTable* table;
+};
+
+// Per task rather than per thread and call: whatever runs the tasks, a
+// thread is configured exactly while it runs kernel code, and the hooks
+// (an LDTILECFG, a TILERELEASE) cost nothing beside a task's work.
+void RunHookedTask(void* hooked, size_t task, int worker) {
+  const auto& h = *static_cast<const HookedTasks*>(hooked);
+  h.table->thread_begin();
+  h.fn(h.state, task, worker);
+  h.table->thread_end();
+}
+
+}  // namespace
+
 void ParallelFor(qgemm_context* ctx, size_t num_tasks, ThreadPool::TaskFn fn,
-                 void* state) {
+                 void* state, const KernelTable* kernel_hooks_of) {
+  HookedTasks hooked{fn, state, kernel_hooks_of};
+  if (kernel_hooks_of != nullptr && kernel_hooks_of->thread_begin != nullptr) {
+    fn = RunHookedTask;
+    state = &hooked;
+  }
   if (ctx->pool) {
     ctx->pool->Run(num_tasks, fn, state);
   } else {

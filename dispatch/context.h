@@ -40,9 +40,11 @@ constexpr int kMaxThreads = 256;
 // Returns null when out of memory.
 qgemm_context* NewContext(int num_threads, const KernelTable* table);
 
-// Runs fn over tasks on the context's threads (or the caller's alone).
+// Runs fn over tasks on the context's threads (or the caller's alone). When
+// kernel_hooks_of has thread hooks, every task runs between its
+// thread_begin and thread_end, on whichever thread runs the task.
 void ParallelFor(qgemm_context* ctx, size_t num_tasks, ThreadPool::TaskFn fn,
-                 void* state);
+                 void* state, const KernelTable* kernel_hooks_of);
 
 }  // namespace qgemm
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
 #include <cpuinfo_x86.h>
 #elif defined(__aarch64__)
 #include <cpuinfo_aarch64.h>
@@ -27,13 +28,35 @@ CpuFeatures Detect() {
   std::snprintf(f.vendor, sizeof f.vendor, "%s", info.vendor);
   std::snprintf(f.model, sizeof f.model, "%s", info.brand_string);
   // Fields are signed 1-bit bitfields: a set flag reads -1, so test != 0.
-  f.avx2 = info.features.avx2 != 0;
-  f.fma = info.features.fma3 != 0;
-  f.avx512f = info.features.avx512f != 0;
-  f.avx512bw = info.features.avx512bw != 0;
-  f.avx512vl = info.features.avx512vl != 0;
-  f.avx512dq = info.features.avx512dq != 0;
-  f.avx512vnni = info.features.avx512vnni != 0;
+  // cpu_features clears the AVX and AVX-512 flags when the OS does not save
+  // their registers (XCR0), and the AMX ones when it does not save tiles.
+  const auto& x = info.features;
+  const struct {
+    bool on;
+    CpuFeature bit;
+  } flags[] = {
+      {x.avx2 != 0, kAvx2},
+      {x.fma3 != 0, kFma},
+      {x.avx512f != 0, kAvx512F},
+      {x.avx512bw != 0, kAvx512BW},
+      {x.avx512dq != 0, kAvx512DQ},
+      {x.avx512vl != 0, kAvx512VL},
+      {x.avx512vnni != 0, kAvx512Vnni},
+      {x.amx_tile != 0, kAmxTile},
+      {x.amx_int8 != 0, kAmxInt8},
+  };
+  for (const auto& flag : flags) {
+    if (flag.on) f.bits |= flag.bit;
+  }
+  // AVX-VNNI: cpu_features 0.7.0 has no field. CPUID leaf 7 subleaf 1 EAX
+  // bit 4; its registers are YMM, whose OS state the AVX2 flag already
+  // vouches for.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if ((f.bits & kAvx2) != 0 &&
+      __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) &&
+      (eax & (1u << 4)) != 0) {
+    f.bits |= kAvxVnni;
+  }
 #elif defined(__aarch64__)
   // Debian's cpu_features prints a debug line to stdout when AT_HWCAP2 is 0;
   // keep it out of machine-readable output.
@@ -51,20 +74,41 @@ CpuFeatures Detect() {
   std::snprintf(f.arch, sizeof f.arch, "aarch64");
   std::snprintf(f.model, sizeof f.model, "implementer 0x%02x part 0x%03x",
                 info.implementer, info.part);
-  f.neon = info.features.asimd != 0;
-  f.asimddp = info.features.asimddp != 0;
-  f.i8mm = info.features.i8mm != 0;
+  if (info.features.asimd != 0) f.bits |= kNeon;
+  if (info.features.asimddp != 0) f.bits |= kAsimdDp;
+  if (info.features.i8mm != 0) f.bits |= kI8mm;
 #elif defined(__arm__)
   // cpu_features has no armhf build in Debian; HWCAP_NEON from the kernel.
   std::snprintf(f.arch, sizeof f.arch, "arm");
-  f.neon = (getauxval(AT_HWCAP) & HWCAP_NEON) != 0;
+  if ((getauxval(AT_HWCAP) & HWCAP_NEON) != 0) f.bits |= kNeon;
 #else
   std::snprintf(f.arch, sizeof f.arch, "other");
 #endif
   return f;
 }
 
+constexpr CpuFeatureName kFeatureNames[] = {
+    {kAvx2, "avx2"},
+    {kFma, "fma"},
+    {kAvx512F, "avx512f"},
+    {kAvx512BW, "avx512bw"},
+    {kAvx512DQ, "avx512dq"},
+    {kAvx512VL, "avx512vl"},
+    {kAvx512Vnni, "avx512vnni"},
+    {kAvxVnni, "avxvnni"},
+    {kAmxTile, "amx_tile"},
+    {kAmxInt8, "amx_int8"},
+    {kNeon, "neon"},
+    {kAsimdDp, "asimddp"},
+    {kI8mm, "i8mm"},
+};
+
 }  // namespace
+
+const CpuFeatureName* CpuFeatureNames(size_t* count) {
+  *count = sizeof(kFeatureNames) / sizeof(kFeatureNames[0]);
+  return kFeatureNames;
+}
 
 const CpuFeatures& DetectedCpu() {
   static const CpuFeatures detected = Detect();
@@ -73,15 +117,7 @@ const CpuFeatures& DetectedCpu() {
 
 CpuFeatures EffectiveCpu() {
   CpuFeatures f = DetectedCpu();
-  const uint32_t hidden = g_hidden_features.load(std::memory_order_relaxed);
-  if (hidden & kFeatureAvx2) f.avx2 = f.fma = false;
-  if (hidden & kFeatureAvx512) {
-    f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = false;
-  }
-  if (hidden & kFeatureAvx512Vnni) f.avx512vnni = false;
-  if (hidden & kFeatureNeon) f.neon = false;
-  if (hidden & kFeatureAsimdDp) f.asimddp = false;
-  if (hidden & kFeatureI8mm) f.i8mm = false;
+  f.bits &= ~g_hidden_features.load(std::memory_order_relaxed);
   return f;
 }
 

@@ -3,9 +3,35 @@
 #ifndef QGEMM_DISPATCH_CPU_H_
 #define QGEMM_DISPATCH_CPU_H_
 
+#include <cstddef>
 #include <cstdint>
 
 namespace qgemm {
+
+// One bit per CPU feature dispatch decides on. The ISA registry
+// (dispatch/isa_registry.def) names, per ISA, the bits that must all be set.
+enum CpuFeature : uint32_t {
+  kAvx2 = 1u << 0,
+  kFma = 1u << 1,
+  kAvx512F = 1u << 2,
+  kAvx512BW = 1u << 3,
+  kAvx512DQ = 1u << 4,
+  kAvx512VL = 1u << 5,
+  kAvx512Vnni = 1u << 6,
+  kAvxVnni = 1u << 7,  // VEX-encoded VPDPBUSD (CPUID 7.1 EAX bit 4)
+  kAmxTile = 1u << 8,
+  kAmxInt8 = 1u << 9,
+  kNeon = 1u << 10,
+  kAsimdDp = 1u << 11,  // UDOT/SDOT (FEAT_DotProd)
+  kI8mm = 1u << 12,     // UMMLA/SMMLA (FEAT_I8MM)
+};
+
+// Every feature with the name qgemm-info prints for it, in bit order.
+struct CpuFeatureName {
+  CpuFeature bit;
+  const char* name;
+};
+const CpuFeatureName* CpuFeatureNames(size_t* count);
 
 struct CpuFeatures {
   // Fixed-size strings keep the struct trivially copyable: dispatch copies
@@ -13,27 +39,18 @@ struct CpuFeatures {
   char arch[16] = "";    // "x86-64", "aarch64", "arm", "other"
   char vendor[16] = "";  // e.g. "AuthenticAMD"; empty when unknown
   char model[64] = "";   // brand string or implementer/part
-  bool avx2 = false, fma = false;
-  bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false,
-       avx512vnni = false;
-  bool neon = false, asimddp = false, i8mm = false;
-};
+  uint32_t bits = 0;     // CpuFeature bits
 
-// Bits for HideCpuFeaturesForTesting.
-enum CpuFeatureBit : uint32_t {
-  kFeatureAvx2 = 1u << 0,    // hides AVX2 and FMA
-  kFeatureAvx512 = 1u << 1,  // hides F, BW, VL, DQ
-  kFeatureAvx512Vnni = 1u << 2,
-  kFeatureNeon = 1u << 3,
-  kFeatureAsimdDp = 1u << 4,
-  kFeatureI8mm = 1u << 5,
+  // Whether every feature of mask is present.
+  bool Has(uint32_t mask) const { return (bits & mask) == mask; }
 };
 
 // The CPU as detected once per process (thread-safe).
 const CpuFeatures& DetectedCpu();
 // The detected CPU less the hidden features: what dispatch decides on.
 CpuFeatures EffectiveCpu();
-// Test-only: make dispatch believe the CPU lacks these features (0 undoes).
+// Test-only: make dispatch believe the CPU lacks these CpuFeature bits
+// (0 undoes).
 void HideCpuFeaturesForTesting(uint32_t mask);
 
 }  // namespace qgemm

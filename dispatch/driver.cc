@@ -45,7 +45,9 @@ bool CheckedMul(size_t a, size_t b, size_t* out) {
 // A n x k B (nk_layout) has contiguous rows per column and needs none of it.
 constexpr size_t kPackBGroupBytes = 4096;
 constexpr size_t kPackBChunkRows = 32;  // a multiple of every table's KR
-constexpr size_t kMaxChunkedNR = 64;    // chunk column sums on the stack
+constexpr size_t kMaxNR = 64;           // chunk column sums on the stack
+constexpr size_t kMaxMR = 64;
+constexpr size_t kMaxKR = 64;
 
 // Column j's requantization parameters (the per-tensor ones unless
 // per-channel), with DESIGN.md's signed shift split into the two steps.
@@ -89,10 +91,9 @@ void PackBTask(void* state, size_t task, int /*worker*/) {
   // rows [k0, k0 + kc) of a panel are the bytes from b_panel_bytes(k0) on,
   // packed as a panel of depth kc; the column sums add up (mod 2^32). A n x k
   // B is one chunk of the whole depth (its rows are already contiguous).
-  int32_t chunk_sums[kMaxChunkedNR];
-  const bool chunked =
-      !s.nk_layout && kPackBChunkRows % s.table->kr == 0 && nr <= kMaxChunkedNR;
-  const size_t chunk_rows = chunked ? kPackBChunkRows : s.k;
+  // CheckKernelTable guarantees nr <= kMaxNR and kr | kPackBChunkRows.
+  int32_t chunk_sums[kMaxNR];
+  const size_t chunk_rows = s.nk_layout ? s.k : kPackBChunkRows;
   for (size_t k0 = 0; k0 < s.k; k0 += chunk_rows) {
     const size_t kc = std::min(chunk_rows, s.k - k0);
     const size_t offset = s.table->b_panel_bytes(k0);
@@ -195,6 +196,49 @@ void GemmBlockTask(void* state, size_t task, int worker) {
 
 }  // namespace
 
+bool CheckKernelTable(const KernelTable& t, std::string* why) {
+  const auto fail = [why](const std::string& rule) {
+    *why = rule;
+    return false;
+  };
+  if (t.isa == nullptr) return fail("isa name is null");
+  if (t.mr == 0 || t.mr > kMaxMR) {
+    return fail("mr " + std::to_string(t.mr) + " is outside [1, " +
+                std::to_string(kMaxMR) + "]");
+  }
+  if (t.nr == 0 || t.nr > kMaxNR) {
+    return fail("nr " + std::to_string(t.nr) + " is outside [1, " +
+                std::to_string(kMaxNR) + "] (the driver sums B chunks of " +
+                "nr columns on its stack)");
+  }
+  if (t.kr == 0 || t.kr > kMaxKR || kPackBChunkRows % t.kr != 0) {
+    return fail("kr " + std::to_string(t.kr) + " does not divide the " +
+                std::to_string(kPackBChunkRows) +
+                "-row depth of the B chunks the driver packs");
+  }
+  if (t.a_panel_bytes == nullptr || t.b_panel_bytes == nullptr ||
+      t.pack_a_panel == nullptr || t.pack_b_panel == nullptr) {
+    return fail("a panel size or packing function is null");
+  }
+  if (t.gemm_u8[0] == nullptr || t.gemm_s32[0] == nullptr) {
+    return fail("variant 0 lacks a micro-kernel");
+  }
+  for (int v = 1; v < kMaxKernelVariants; ++v) {
+    if ((t.gemm_u8[v] == nullptr) != (t.gemm_s32[v] == nullptr)) {
+      return fail("variant " + std::to_string(v) +
+                  " has one micro-kernel of two");
+    }
+    if (t.gemm_u8[v] != nullptr && t.choose_variant == nullptr) {
+      return fail("variant " + std::to_string(v) +
+                  " exists but no choose_variant can pick it");
+    }
+  }
+  if ((t.thread_begin == nullptr) != (t.thread_end == nullptr)) {
+    return fail("thread_begin and thread_end come in a pair");
+  }
+  return true;
+}
+
 bool PackedBSizes(const KernelTable& table, size_t k, size_t n,
                   size_t* k_padded, size_t* num_panels, size_t* panel_bytes,
                   size_t* total_bytes) {
@@ -237,22 +281,25 @@ uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k, size_t n,
                                                DivCeil(num_panels, threads)));
   const size_t tasks = DivCeil(num_panels, s.panels_per_task);
   if (ctx != nullptr) {
-    ParallelFor(ctx, tasks, PackBTask, &s);
+    ParallelFor(ctx, tasks, PackBTask, &s, /*kernel_hooks_of=*/nullptr);
   } else {
     for (size_t t = 0; t < tasks; ++t) PackBTask(&s, t, 0);
   }
   return s.variant;
 }
 
-int RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
-            uint8_t a_zero_point, const PackedBView& b, const OutputSpec& out) {
+qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
+                     uint8_t a_zero_point, const PackedBView& b,
+                     const OutputSpec& out) {
   const KernelTable& t = *b.table;
   const size_t mr = t.mr, nr = t.nr;
   const size_t n_padded = b.num_panels * nr;
   const size_t k = b.k;
 
   // Per-column parameters, expanded once per call.
-  if (!ctx->col_params.Reserve(4 * n_padded * sizeof(int32_t))) return 2;
+  if (!ctx->col_params.Reserve(4 * n_padded * sizeof(int32_t))) {
+    return QGEMM_OUT_OF_MEMORY;
+  }
   auto* col_offset = static_cast<int32_t*>(ctx->col_params.data());
   int32_t* multiplier = col_offset + n_padded;
   int32_t* left_shift = multiplier + n_padded;
@@ -322,11 +369,11 @@ int RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   for (WorkerScratch& w : ctx->workers) {
     if (!w.a_panels.Reserve(a_block_bytes) ||
         !w.row_offsets.Reserve(mc * sizeof(int32_t))) {
-      return 2;
+      return QGEMM_OUT_OF_MEMORY;
     }
   }
-  ParallelFor(ctx, s.m_blocks * s.n_blocks, GemmBlockTask, &s);
-  return 0;
+  ParallelFor(ctx, s.m_blocks * s.n_blocks, GemmBlockTask, &s, &t);
+  return QGEMM_OK;
 }
 
 namespace {
@@ -387,10 +434,10 @@ bool UseDotRows(const KernelTable& table, size_t m, size_t k) {
   return table.dot_rows_kn != nullptr && m >= 1 && m <= kMaxDotRows && k >= 1;
 }
 
-int RunDotRows(qgemm_context* ctx, size_t m, size_t n, size_t k,
-               const uint8_t* a, size_t lda, uint8_t a_zero_point,
-               const uint8_t* b, size_t ldb, uint8_t b_zero_point,
-               const OutputSpec& out) {
+qgemm_status RunDotRows(qgemm_context* ctx, size_t m, size_t n, size_t k,
+                        const uint8_t* a, size_t lda, uint8_t a_zero_point,
+                        const uint8_t* b, size_t ldb, uint8_t b_zero_point,
+                        const OutputSpec& out) {
   DotRowsState s;
   s.ctx = ctx;
   s.table = ctx->table;
@@ -415,10 +462,10 @@ int RunDotRows(qgemm_context* ctx, size_t m, size_t n, size_t k,
   s.block = std::min(kDotRowsBlock, DivCeil(DivCeil(n, workers), 32) * 32);
   const size_t sum_bytes = m * DivCeil(s.block, 32) * 32 * sizeof(int32_t);
   for (WorkerScratch& w : ctx->workers) {
-    if (!w.a_panels.Reserve(sum_bytes)) return 2;
+    if (!w.a_panels.Reserve(sum_bytes)) return QGEMM_OUT_OF_MEMORY;
   }
-  ParallelFor(ctx, DivCeil(n, s.block), DotRowsTask, &s);
-  return 0;
+  ParallelFor(ctx, DivCeil(n, s.block), DotRowsTask, &s, s.table);
+  return QGEMM_OK;
 }
 
 }  // namespace qgemm

@@ -3,8 +3,11 @@
 #ifndef QGEMM_DISPATCH_DRIVER_H_
 #define QGEMM_DISPATCH_DRIVER_H_
 
+#include <qgemm/qgemm.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "dispatch/context.h"
 #include "dispatch/kernel_table.h"
@@ -33,6 +36,13 @@ struct OutputSpec {
   size_t ldc;  // in elements
 };
 
+// The rules every kernel table obeys, which the driver relies on without
+// checking again: tile sizes within the driver's limits, KR dividing the
+// depth of the B chunks it packs, every required function present, variants
+// complete. Reads fields only: no code of the ISA runs. Dispatch refuses a
+// table that breaks one (with this message), and a test checks every table.
+bool CheckKernelTable(const KernelTable& table, std::string* why);
+
 // Sizes of the packed form of a k x n B for table; false if they overflow.
 bool PackedBSizes(const KernelTable& table, size_t k, size_t n,
                   size_t* k_padded, size_t* num_panels, size_t* panel_bytes,
@@ -45,19 +55,20 @@ uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k, size_t n,
                int32_t* col_sums);
 
 // C = output(A x packed B). Arguments are valid (checked by the API);
-// returns 0 or QGEMM_OUT_OF_MEMORY (2) with C untouched.
-int RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
-            uint8_t a_zero_point, const PackedBView& b, const OutputSpec& out);
+// returns QGEMM_OK, or QGEMM_OUT_OF_MEMORY with C untouched.
+qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
+                     uint8_t a_zero_point, const PackedBView& b,
+                     const OutputSpec& out);
 
 // Whether RunDotRows serves an unpacked k x n B with m rows of A on table.
 bool UseDotRows(const KernelTable& table, size_t m, size_t k);
 
 // C = output(A x B) for an unpacked k x n row-major B, read in place by the
 // table's dot_rows_kn (UseDotRows must hold). Same contract as RunGemm.
-int RunDotRows(qgemm_context* ctx, size_t m, size_t n, size_t k,
-               const uint8_t* a, size_t lda, uint8_t a_zero_point,
-               const uint8_t* b, size_t ldb, uint8_t b_zero_point,
-               const OutputSpec& out);
+qgemm_status RunDotRows(qgemm_context* ctx, size_t m, size_t n, size_t k,
+                        const uint8_t* a, size_t lda, uint8_t a_zero_point,
+                        const uint8_t* b, size_t ldb, uint8_t b_zero_point,
+                        const OutputSpec& out);
 
 }  // namespace qgemm
 

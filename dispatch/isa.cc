@@ -1,67 +1,104 @@
 #include "dispatch/isa.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+
+#include "dispatch/driver.h"
+
+// The tables this build has: one QGEMM_BUILT_ISA(name) line per ISA whose
+// kernels/<name>/ folder CMake compiled (generated from the registry).
+#include "qgemm_built_isas.inc"
 
 namespace qgemm {
 
-extern const KernelTable kScalarTable;
-#if QGEMM_HAVE_AVX2
-extern const KernelTable kAvx2Table;
-#endif
-#if QGEMM_HAVE_AVX512VNNI
-extern const KernelTable kAvx512VnniTable;
-#endif
-#if QGEMM_HAVE_NEON
-extern const KernelTable kNeonTable;
-#endif
-#if QGEMM_HAVE_NEONDOT
-extern const KernelTable kNeonDotTable;
-#endif
+#define QGEMM_BUILT_ISA(name)      \
+  namespace name {                 \
+  extern const KernelTable kTable; \
+  }
+QGEMM_BUILT_ISAS
+#undef QGEMM_BUILT_ISA
 
 namespace {
 
-bool RunsAvx2(const CpuFeatures& c) { return c.avx2 && c.fma; }
-// The avx512vnni table also calls AVX2's dot-rows kernel (unpacked GEMV).
-bool RunsAvx512Vnni(const CpuFeatures& c) {
-  return c.avx512f && c.avx512bw && c.avx512vl && c.avx512dq && c.avx512vnni &&
-         RunsAvx2(c);
+constexpr bool SameName(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) {
+    ++a;
+    ++b;
+  }
+  return *a == *b;
 }
-bool RunsNeonDot(const CpuFeatures& c) { return c.neon && c.asimddp; }
-bool RunsNeon(const CpuFeatures& c) { return c.neon; }
-bool RunsScalar(const CpuFeatures& /*c*/) { return true; }
 
-const IsaEntry kIsas[] = {
-#if QGEMM_HAVE_AVX512VNNI
-    {"avx512vnni", &kAvx512VnniTable, RunsAvx512Vnni,
-     "AVX-512 F, BW, VL, DQ, VNNI and AVX2"},
-#else
-    {"avx512vnni", nullptr, RunsAvx512Vnni,
-     "AVX-512 F, BW, VL, DQ, VNNI and AVX2"},
-#endif
-#if QGEMM_HAVE_AVX2
-    {"avx2", &kAvx2Table, RunsAvx2, "AVX2 and FMA"},
-#else
-    {"avx2", nullptr, RunsAvx2, "AVX2 and FMA"},
-#endif
-#if QGEMM_HAVE_NEONDOT
-    {"neondot", &kNeonDotTable, RunsNeonDot,
-     "NEON and the dot product (asimddp)"},
-#else
-    {"neondot", nullptr, RunsNeonDot, "NEON and the dot product (asimddp)"},
-#endif
-#if QGEMM_HAVE_NEON
-    {"neon", &kNeonTable, RunsNeon, "NEON"},
-#else
-    {"neon", nullptr, RunsNeon, "NEON"},
-#endif
-    {"scalar", &kScalarTable, RunsScalar, "nothing"},
+// Compile-time, so that the ISA list is constant-initialized and safe to
+// read from any static initializer.
+constexpr const KernelTable* BuiltTable(const char* name) {
+#define QGEMM_BUILT_ISA(isa) \
+  if (SameName(name, #isa)) return &isa::kTable;
+  QGEMM_BUILT_ISAS
+#undef QGEMM_BUILT_ISA
+  return nullptr;
+}
+
+#define QGEMM_ISA(name, id, features, needs, qemu_cpu) \
+  {#name, id, features, needs, qemu_cpu, BuiltTable(#name)},
+constexpr IsaEntry kIsas[] = {
+#include "dispatch/isa_registry.def"
 };
+#undef QGEMM_ISA
+constexpr size_t kNumIsas = sizeof(kIsas) / sizeof(kIsas[0]);
+
+// Once per process and ISA: the table's own rules, then (only on a CPU
+// that runs it) its enable hook. Empty: ready.
+struct Readiness {
+  std::once_flag checked, enabled;
+  char table_problem[160];  // constant-initialized, like kIsas
+  const char* enable_problem;
+};
+Readiness g_readiness[kNumIsas];
+
+// The readiness of a registry entry; an entry made up elsewhere (a test's)
+// gets a fresh one each time, so nothing about it is remembered.
+Readiness& ReadinessOf(const IsaEntry& isa, Readiness* fresh) {
+  for (size_t i = 0; i < kNumIsas; ++i) {
+    if (&kIsas[i] == &isa) return g_readiness[i];
+  }
+  return *fresh;
+}
+
+const char* TableProblem(const IsaEntry& isa, Readiness& r) {
+  std::call_once(r.checked, [&] {
+    std::string why;
+    if (!CheckKernelTable(*isa.table, &why)) {
+      // why says it.
+    } else if (std::strcmp(isa.table->isa, isa.name) != 0) {
+      why = std::string("its table calls itself '") + isa.table->isa + "'";
+    } else {
+      for (const IsaEntry& other : kIsas) {
+        if (std::strcmp(other.name, isa.name) != 0 && other.table != nullptr &&
+            other.table->packing_format == isa.table->packing_format) {
+          why = std::string("its packing_format is also that of ISA '") +
+                other.name + "'";
+          break;
+        }
+      }
+    }
+    std::snprintf(r.table_problem, sizeof r.table_problem, "%s", why.c_str());
+  });
+  return r.table_problem;
+}
+
+const char* EnableProblem(const IsaEntry& isa, Readiness& r) {
+  std::call_once(r.enabled, [&] {
+    if (isa.table->enable != nullptr) r.enable_problem = isa.table->enable();
+  });
+  return r.enable_problem;
+}
 
 }  // namespace
 
 const IsaEntry* IsaList(size_t* count) {
-  *count = sizeof(kIsas) / sizeof(kIsas[0]);
+  *count = kNumIsas;
   return kIsas;
 }
 
@@ -69,6 +106,13 @@ const IsaEntry* FindIsa(const char* name) {
   if (name == nullptr) return nullptr;
   for (const IsaEntry& e : kIsas) {
     if (std::strcmp(e.name, name) == 0) return &e;
+  }
+  return nullptr;
+}
+
+const IsaEntry* FindIsaById(uint32_t id) {
+  for (const IsaEntry& e : kIsas) {
+    if (e.id == id) return &e;
   }
   return nullptr;
 }
@@ -82,10 +126,27 @@ bool IsaUsable(const IsaEntry& isa, const CpuFeatures& cpu, std::string* why) {
     }
     return false;
   }
-  if (!isa.cpu_runs(cpu)) {
+  Readiness fresh{};
+  Readiness& readiness = ReadinessOf(isa, &fresh);
+  const char* problem = TableProblem(isa, readiness);
+  if (problem[0] != '\0') {
+    if (why) {
+      *why = std::string("ISA '") + isa.name +
+             "' is disabled: its kernel table breaks a rule: " + problem;
+    }
+    return false;
+  }
+  if (!cpu.Has(isa.features)) {
     if (why) {
       *why = std::string("ISA '") + isa.name + "' needs " + isa.needs +
              ", which this CPU (or its OS) does not provide";
+    }
+    return false;
+  }
+  if (const char* refused = EnableProblem(isa, readiness)) {
+    if (why) {
+      *why = std::string("ISA '") + isa.name +
+             "' could not be enabled: " + refused;
     }
     return false;
   }
@@ -96,35 +157,37 @@ const IsaEntry& BestIsa(const CpuFeatures& cpu) {
   for (const IsaEntry& e : kIsas) {
     if (IsaUsable(e, cpu, nullptr)) return e;
   }
-  return kIsas[sizeof(kIsas) / sizeof(kIsas[0]) - 1];
+  return kIsas[kNumIsas - 1];
 }
 
-int ResolveIsa(const char* name, const KernelTable** table, std::string* why) {
+qgemm_status ResolveIsa(const char* name, const KernelTable** table,
+                        std::string* why) {
   const CpuFeatures cpu = EffectiveCpu();
   if (name == nullptr) {
     *why = "ISA name is NULL";
-    return 1;
+    return QGEMM_INVALID_ARGUMENT;
   }
   if (std::strcmp(name, "auto") == 0) {
     *table = BestIsa(cpu).table;
-    return 0;
+    return QGEMM_OK;
   }
   const IsaEntry* e = FindIsa(name);
   if (e == nullptr) {
-    *why = std::string("unknown ISA name '") + name +
-           "' (known: auto, avx512vnni, avx2, neondot, neon, scalar)";
-    return 1;
+    *why = std::string("unknown ISA name '") + name + "' (known: auto";
+    for (const IsaEntry& known : kIsas) *why += std::string(", ") + known.name;
+    *why += ")";
+    return QGEMM_INVALID_ARGUMENT;
   }
-  if (!IsaUsable(*e, cpu, why)) return 3;
+  if (!IsaUsable(*e, cpu, why)) return QGEMM_UNSUPPORTED;
   *table = e->table;
-  return 0;
+  return QGEMM_OK;
 }
 
-int ResolveDefaultIsa(const KernelTable** table, std::string* why) {
+qgemm_status ResolveDefaultIsa(const KernelTable** table, std::string* why) {
   const char* env = std::getenv("QGEMM_ISA");
   if (env == nullptr || env[0] == '\0') env = "auto";
-  const int status = ResolveIsa(env, table, why);
-  if (status != 0) *why = "QGEMM_ISA: " + *why;
+  const qgemm_status status = ResolveIsa(env, table, why);
+  if (status != QGEMM_OK) *why = "QGEMM_ISA: " + *why;
   return status;
 }
 

@@ -1,10 +1,13 @@
-// The ISA list: every ISA qgemm knows by name, in order of preference, with
-// its kernel table where this build has one and the CPU test that must pass
-// before any of its code runs.
+// The ISA list as dispatch sees it: the registry (dispatch/isa_registry.def)
+// joined with the kernel tables this build has, and the rules that decide
+// whether an ISA may run here.
 #ifndef QGEMM_DISPATCH_ISA_H_
 #define QGEMM_DISPATCH_ISA_H_
 
+#include <qgemm/qgemm.h>
+
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "dispatch/cpu.h"
@@ -12,30 +15,37 @@
 
 namespace qgemm {
 
+// One registry line (see isa_registry.def for the fields).
 struct IsaEntry {
   const char* name;
-  const KernelTable* table;  // null: not built (no compiler flags for it)
-  bool (*cpu_runs)(const CpuFeatures& cpu);
-  const char* needs;  // the features cpu_runs checks, for messages
+  uint32_t id;
+  uint32_t features;  // CpuFeature bits, all required
+  const char* needs;
+  const char* qemu_cpu;
+  const KernelTable* table;  // null: not in this build
 };
 
 // All known ISAs, best first; scalar last.
 const IsaEntry* IsaList(size_t* count);
 const IsaEntry* FindIsa(const char* name);  // null: unknown name
+const IsaEntry* FindIsaById(uint32_t id);   // null: no such id
 
-// Whether this build has the ISA and the (effective) CPU runs it; if not,
-// *why says so.
+// Whether this build has the ISA, its table passes CheckKernelTable, the
+// (effective) CPU has its features and its enable hook (run once per
+// process) succeeded; if not, *why says which.
 bool IsaUsable(const IsaEntry& isa, const CpuFeatures& cpu, std::string* why);
 
 // The best usable ISA. Scalar is always usable.
 const IsaEntry& BestIsa(const CpuFeatures& cpu);
 
-// Resolves "auto" or a name to a table. Returns 0 (QGEMM_OK),
-// 1 (unknown name) or 3 (known but unusable here); *why is the message.
-int ResolveIsa(const char* name, const KernelTable** table, std::string* why);
+// Resolves "auto" or a name to a table: QGEMM_OK, QGEMM_INVALID_ARGUMENT
+// (unknown name) or QGEMM_UNSUPPORTED (known but unusable here); *why is
+// the message.
+qgemm_status ResolveIsa(const char* name, const KernelTable** table,
+                        std::string* why);
 
 // Resolves QGEMM_ISA (unset or empty: "auto").
-int ResolveDefaultIsa(const KernelTable** table, std::string* why);
+qgemm_status ResolveDefaultIsa(const KernelTable** table, std::string* why);
 
 }  // namespace qgemm
 

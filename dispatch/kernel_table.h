@@ -120,6 +120,20 @@ struct KernelTable {
   GemmTileFn gemm_s32[kMaxKernelVariants];
   // May be null: such calls pack B like any other.
   DotRowsFn dot_rows_kn;
+
+  // Optional hooks; null (the default) when the ISA needs none.
+  //
+  // Once per process, at the first dispatch that finds the CPU able to run
+  // the ISA: returns null when the ISA may be used, else why not (a string
+  // that lives as long as the process). AMX asks Linux for the tile state
+  // permission here; without it the first tile instruction raises SIGILL.
+  const char* (*enable)() = nullptr;
+  // Around every task the driver runs with this table's micro-kernels, on
+  // whichever thread runs it (qgemm's own or a caller's pool): a thread that
+  // runs a kernel has run thread_begin first, and no thread is left between
+  // the two when a call returns (AMX: tile configuration, TILERELEASE).
+  void (*thread_begin)() = nullptr;
+  void (*thread_end)() = nullptr;
 };
 
 }  // namespace qgemm

@@ -170,10 +170,8 @@ class ContextLease {
     if (ctx_ == nullptr) {
       const qgemm::KernelTable* table = nullptr;
       std::string why;
-      const int status = qgemm::ResolveDefaultIsa(&table, &why);
-      if (status != 0) {
-        return Fail(static_cast<qgemm_status>(status), "%s", why.c_str());
-      }
+      const qgemm_status status = qgemm::ResolveDefaultIsa(&table, &why);
+      if (status != QGEMM_OK) return Fail(status, "%s", why.c_str());
       ThreadContext& tc = ThisThreadContext();
       if (tc.ctx == nullptr) {
         tc.ctx = qgemm::NewContext(1, table);
@@ -256,10 +254,10 @@ qgemm_status PackIntoScratch(qgemm_context* ctx, size_t k, size_t n,
   return QGEMM_OK;
 }
 
-// The status of a driver run (0, or 2 when its scratch could not grow).
-qgemm_status DriverStatus(int rc) {
-  if (rc != 0) {
-    return Fail(QGEMM_OUT_OF_MEMORY, "out of memory for scratch buffers");
+// The status of a driver run: it fails only when its scratch cannot grow.
+qgemm_status DriverStatus(qgemm_status driver) {
+  if (driver != QGEMM_OK) {
+    return Fail(driver, "out of memory for scratch buffers");
   }
   return Ok();
 }
@@ -369,10 +367,8 @@ qgemm_status qgemm_context_create(int num_threads, qgemm_context** out) {
   const qgemm::KernelTable* table = nullptr;
   const qgemm_status resolved = CatchOutOfMemory([&] {
     std::string why;
-    const int status = qgemm::ResolveDefaultIsa(&table, &why);
-    if (status != 0) {
-      return Fail(static_cast<qgemm_status>(status), "%s", why.c_str());
-    }
+    const qgemm_status status = qgemm::ResolveDefaultIsa(&table, &why);
+    if (status != QGEMM_OK) return Fail(status, "%s", why.c_str());
     return QGEMM_OK;
   });
   if (resolved != QGEMM_OK) return resolved;
@@ -399,10 +395,8 @@ qgemm_status qgemm_context_set_isa(qgemm_context* ctx, const char* isa) {
   const qgemm::KernelTable* table = nullptr;
   const qgemm_status resolved = CatchOutOfMemory([&] {
     std::string why;
-    const int status = qgemm::ResolveIsa(isa, &table, &why);
-    if (status != 0) {
-      return Fail(static_cast<qgemm_status>(status), "%s", why.c_str());
-    }
+    const qgemm_status status = qgemm::ResolveIsa(isa, &table, &why);
+    if (status != QGEMM_OK) return Fail(status, "%s", why.c_str());
     return QGEMM_OK;
   });
   if (resolved != QGEMM_OK) return resolved;
@@ -419,8 +413,7 @@ const char* qgemm_context_isa(const qgemm_context* ctx) {
   const qgemm::KernelTable* table = nullptr;
   const qgemm_status resolved = CatchOutOfMemory([&] {
     std::string why;
-    return qgemm::ResolveDefaultIsa(&table, &why) == 0 ? QGEMM_OK
-                                                       : QGEMM_INVALID_ARGUMENT;
+    return qgemm::ResolveDefaultIsa(&table, &why);
   });
   return resolved == QGEMM_OK ? table->isa : nullptr;
 }

@@ -21,9 +21,8 @@ qgemm::CpuFeatures PretendedAvx512VnniCpu() {
   std::snprintf(cpu.arch, sizeof cpu.arch, "x86-64");
   std::snprintf(cpu.vendor, sizeof cpu.vendor, "GenuineIntel");
   std::snprintf(cpu.model, sizeof cpu.model, "pretended Ice Lake server");
-  cpu.avx2 = cpu.fma = true;
-  cpu.avx512f = cpu.avx512bw = cpu.avx512vl = cpu.avx512dq = true;
-  cpu.avx512vnni = true;
+  cpu.bits = qgemm::kAvx2 | qgemm::kFma | qgemm::kAvx512F | qgemm::kAvx512BW |
+             qgemm::kAvx512VL | qgemm::kAvx512DQ | qgemm::kAvx512Vnni;
   return cpu;
 }
 
@@ -68,13 +67,12 @@ TEST_F(Avx512VnniDispatchTest, AnyOneMissingFeatureFallsBackToAvx2) {
       (avx2 != nullptr && avx2->table != nullptr) ? "avx2" : "scalar";
   // AVX2 too: the avx512vnni table shares AVX2's dot-rows kernel. Without
   // AVX2 the next ISA is scalar.
-  bool qgemm::CpuFeatures::*const kFeatures[] = {
-      &qgemm::CpuFeatures::avx512f,    &qgemm::CpuFeatures::avx512bw,
-      &qgemm::CpuFeatures::avx512vl,   &qgemm::CpuFeatures::avx512dq,
-      &qgemm::CpuFeatures::avx512vnni, &qgemm::CpuFeatures::avx2};
-  for (bool qgemm::CpuFeatures::*feature : kFeatures) {
+  const qgemm::CpuFeature kFeatures[] = {qgemm::kAvx512F,    qgemm::kAvx512BW,
+                                         qgemm::kAvx512VL,   qgemm::kAvx512DQ,
+                                         qgemm::kAvx512Vnni, qgemm::kAvx2};
+  for (const qgemm::CpuFeature feature : kFeatures) {
     qgemm::CpuFeatures cpu = PretendedAvx512VnniCpu();
-    cpu.*feature = false;
+    cpu.bits &= ~feature;
     std::string why;
     EXPECT_FALSE(qgemm::IsaUsable(*vnni_, cpu, &why));
     EXPECT_NE(why.find("avx512vnni"), std::string::npos) << why;
@@ -82,15 +80,16 @@ TEST_F(Avx512VnniDispatchTest, AnyOneMissingFeatureFallsBackToAvx2) {
               std::string::npos)
         << why;
     EXPECT_STREQ(qgemm::BestIsa(cpu).name,
-                 feature == &qgemm::CpuFeatures::avx2 ? "scalar" : next);
+                 feature == qgemm::kAvx2 ? "scalar" : next);
   }
 }
 
 // On the real CPU with AVX-512 hidden: set_isa refuses avx512vnni with a
 // message, and the native kernel tests would skip saying the same.
 TEST_F(Avx512VnniDispatchTest, HiddenAvx512IsUnsupportedAndNativeTestsSkip) {
-  for (uint32_t mask :
-       {uint32_t{qgemm::kFeatureAvx512}, uint32_t{qgemm::kFeatureAvx512Vnni}}) {
+  for (uint32_t mask : {uint32_t{qgemm::kAvx512F | qgemm::kAvx512BW |
+                                 qgemm::kAvx512VL | qgemm::kAvx512DQ},
+                        uint32_t{qgemm::kAvx512Vnni}}) {
     qgemm::HideCpuFeaturesForTesting(mask);
     qgemm_context* ctx = nullptr;
     ASSERT_EQ(qgemm_context_create(1, &ctx), QGEMM_OK);
@@ -150,7 +149,7 @@ TEST_F(Avx512VnniDispatchTest, EmulatedTableIsTheSameKernelAndIsTested) {
   EXPECT_EQ(e.b_packed_offset[0], 128);
   EXPECT_EQ(n.b_packed_offset[0], 128);
   const qgemm::CpuFeatures& cpu = qgemm::DetectedCpu();
-  if (cpu.avx2 && cpu.fma) {
+  if (cpu.Has(qgemm::kAvx2 | qgemm::kFma)) {
     EXPECT_EQ(qgemm_test::WhyNotRunnable(*emulated), "");
   }
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <qgemm/qgemm.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -53,52 +54,70 @@ TEST_F(DispatchTest, AutoPicksTheFirstUsableIsaInPreferenceOrder) {
   EXPECT_STREQ(list[count - 1].name, "scalar");
 }
 
-// The x86 preference chain on this CPU: avx512vnni > avx2 > scalar, each
-// step taken by hiding the features of the one above.
-TEST_F(DispatchTest, X86PreferenceChain) {
-  const qgemm::CpuFeatures& cpu = qgemm::DetectedCpu();
-  if (std::string(cpu.arch) != "x86-64") GTEST_SKIP() << "x86-64 only";
-  const qgemm::IsaEntry* vnni = qgemm::FindIsa("avx512vnni");
-  const qgemm::IsaEntry* avx2 = qgemm::FindIsa("avx2");
-  const bool vnni_here = vnni->table != nullptr && vnni->cpu_runs(cpu);
-  const bool avx2_here = avx2->table != nullptr && avx2->cpu_runs(cpu);
-  EXPECT_STREQ(qgemm_context_isa(nullptr), vnni_here   ? "avx512vnni"
-                                           : avx2_here ? "avx2"
-                                                       : "scalar");
-  qgemm::HideCpuFeaturesForTesting(qgemm::kFeatureAvx512Vnni);
-  EXPECT_STREQ(qgemm_context_isa(nullptr), avx2_here ? "avx2" : "scalar");
-  qgemm::HideCpuFeaturesForTesting(qgemm::kFeatureAvx512Vnni |
-                                   qgemm::kFeatureAvx2);
-  EXPECT_STREQ(qgemm_context_isa(nullptr), "scalar");
+// The bits of an ISA's features that no ISA ranked below it needs: hiding
+// them takes this ISA away and nothing below it.
+uint32_t OwnFeatures(const qgemm::IsaEntry* list, size_t count, size_t i) {
+  uint32_t below = 0;
+  for (size_t j = i + 1; j < count; ++j) below |= list[j].features;
+  return list[i].features & ~below;
 }
 
-// Each feature hidden in turn: the ISAs needing it leave the supported list,
-// set_isa says UNSUPPORTED with a reason, and auto falls to the next one.
-TEST_F(DispatchTest, HiddenFeaturesRemoveIsas) {
-  const struct {
-    uint32_t mask;
-    const char* isa;
-  } kCases[] = {
-      {qgemm::kFeatureAvx512Vnni, "avx512vnni"},
-      {qgemm::kFeatureAvx512, "avx512vnni"},
-      {qgemm::kFeatureAvx2, "avx2"},
-      {qgemm::kFeatureAsimdDp, "neondot"},
-      {qgemm::kFeatureNeon, "neon"},
-      {qgemm::kFeatureNeon, "neondot"},
-  };
-  for (const auto& c : kCases) {
-    qgemm::HideCpuFeaturesForTesting(c.mask);
-    for (const std::string& s : Supported()) EXPECT_NE(s, c.isa) << c.mask;
-    qgemm_context* ctx = nullptr;
-    ASSERT_EQ(qgemm_context_create(1, &ctx), QGEMM_OK);
-    EXPECT_EQ(qgemm_context_set_isa(ctx, c.isa), QGEMM_UNSUPPORTED) << c.isa;
-    EXPECT_NE(std::strstr(qgemm_last_error(), c.isa), nullptr)
-        << qgemm_last_error();
-    EXPECT_STRNE(qgemm_context_isa(ctx), c.isa);
-    EXPECT_EQ(qgemm_context_set_isa(ctx, "scalar"), QGEMM_OK);
-    qgemm_context_destroy(ctx);
-    qgemm::HideCpuFeaturesForTesting(0);
+// The preference chain on this CPU, from the registry: hiding the features
+// of the default ISA that no lower ISA needs makes the next usable one the
+// default, down to scalar.
+TEST_F(DispatchTest, PreferenceChainFollowsTheRegistry) {
+  size_t count = 0;
+  const qgemm::IsaEntry* list = qgemm::IsaList(&count);
+  uint32_t hidden = 0;
+  std::vector<std::string> chain;
+  for (size_t steps = 0; steps < count; ++steps) {
+    qgemm::HideCpuFeaturesForTesting(hidden);
+    const char* got = qgemm_context_isa(nullptr);
+    ASSERT_NE(got, nullptr);
+    chain.push_back(got);
+    // The first registry entry this build has and the pretended CPU runs.
+    const qgemm::CpuFeatures cpu = qgemm::EffectiveCpu();
+    size_t want = count;
+    for (size_t i = 0; i < count && want == count; ++i) {
+      if (list[i].table != nullptr && cpu.Has(list[i].features)) want = i;
+    }
+    ASSERT_LT(want, count);
+    EXPECT_STREQ(got, list[want].name);
+    if (list[want].features == 0) break;
+    hidden |= OwnFeatures(list, count, want);
   }
+  EXPECT_EQ(chain.back(), "scalar");
+  // Every ISA this CPU runs natively appears in the chain.
+  for (const std::string& s : Supported()) {
+    EXPECT_NE(std::find(chain.begin(), chain.end(), s), chain.end()) << s;
+  }
+}
+
+// Each feature an ISA needs, hidden in turn: the ISA leaves the supported
+// list, set_isa says UNSUPPORTED naming it, and auto picks something else.
+TEST_F(DispatchTest, HiddenFeaturesRemoveIsas) {
+  size_t count = 0;
+  const qgemm::IsaEntry* list = qgemm::IsaList(&count);
+  int cases = 0;
+  for (size_t i = 0; i < count; ++i) {
+    for (uint32_t bit = 1; bit != 0; bit <<= 1) {
+      if ((list[i].features & bit) == 0) continue;
+      ++cases;
+      const char* isa = list[i].name;
+      qgemm::HideCpuFeaturesForTesting(bit);
+      for (const std::string& s : Supported()) EXPECT_NE(s, isa) << bit;
+      qgemm_context* ctx = nullptr;
+      ASSERT_EQ(qgemm_context_create(1, &ctx), QGEMM_OK);
+      EXPECT_EQ(qgemm_context_set_isa(ctx, isa), QGEMM_UNSUPPORTED) << isa;
+      EXPECT_NE(std::strstr(qgemm_last_error(), isa), nullptr)
+          << qgemm_last_error();
+      EXPECT_STRNE(qgemm_context_isa(ctx), isa);
+      EXPECT_EQ(qgemm_context_set_isa(ctx, "scalar"), QGEMM_OK);
+      qgemm_context_destroy(ctx);
+      qgemm::HideCpuFeaturesForTesting(0);
+    }
+  }
+  EXPECT_GE(cases, 4);  // the registry really names features
   // Everything hidden: scalar only.
   qgemm::HideCpuFeaturesForTesting(~0u);
   EXPECT_EQ(Supported(), std::vector<std::string>{"scalar"});
@@ -144,7 +163,10 @@ TEST_F(DispatchTest, EnvironmentVariableSetsTheDefault) {
   EXPECT_EQ(c, 5);
 
   qgemm::HideCpuFeaturesForTesting(~0u);
-  for (const char* isa : {"avx2", "avx512vnni", "neon", "neondot"}) {
+  size_t count = 0;
+  const qgemm::IsaEntry* list = qgemm::IsaList(&count);
+  for (size_t i = 0; i + 1 < count; ++i) {  // all but scalar
+    const char* isa = list[i].name;
     ASSERT_EQ(setenv("QGEMM_ISA", isa, 1), 0);
     EXPECT_EQ(qgemm_context_create(1, &ctx), QGEMM_UNSUPPORTED) << isa;
     EXPECT_EQ(

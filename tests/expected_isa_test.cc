@@ -1,7 +1,7 @@
 // Dispatch under the emulated CPU matrix: tests/CMakeLists.txt runs every
-// test once per qemu CPU model and sets QGEMM_EXPECT_ISA to what "auto" must
-// pick on that model (cortex-a53: neon, cortex-a76 and max: neondot, armv7:
-// neon). This checks that feature detection reads the emulated CPU's HWCAPs,
+// test once per qemu CPU model (the ISA registry's qemu column, plus max and
+// armv7's default CPU) and sets QGEMM_EXPECT_ISA to what "auto" must pick on
+// that model. This checks that feature detection reads the emulated CPU's HWCAPs,
 // not that the ISA list is ordered (isa.cc says so itself).
 #include <gtest/gtest.h>
 #include <qgemm/qgemm.h>

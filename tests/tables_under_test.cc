@@ -6,7 +6,9 @@
 
 namespace qgemm {
 #if QGEMM_TEST_HAVE_AVX512VNNI_EMULATED
-extern const KernelTable kAvx512VnniEmulatedTable;
+namespace avx512vnni_emulated {
+extern const KernelTable kTable;
+}
 #endif
 }  // namespace qgemm
 
@@ -22,7 +24,7 @@ std::vector<TableUnderTest> TablesUnderTest() {
   }
 #if QGEMM_TEST_HAVE_AVX512VNNI_EMULATED
   out.push_back({"avx512vnni_emulated", "avx512vnni",
-                 &qgemm::kAvx512VnniEmulatedTable, true});
+                 &qgemm::avx512vnni_emulated::kTable, true});
 #endif
   return out;
 }
@@ -31,7 +33,7 @@ std::string WhyNotRunnable(const TableUnderTest& t) {
   if (t.emulated) {
     // SIMDe builds are compiled with -mavx2 -mfma (tests/CMakeLists.txt).
     const qgemm::CpuFeatures& cpu = qgemm::DetectedCpu();
-    if (cpu.avx2 && cpu.fma) return "";
+    if (cpu.Has(qgemm::kAvx2 | qgemm::kFma)) return "";
     return "its SIMDe build is compiled for AVX2 and FMA, which this CPU lacks";
   }
   const qgemm::IsaEntry* e = qgemm::FindIsa(t.isa.c_str());

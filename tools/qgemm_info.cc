@@ -89,21 +89,8 @@ int main(int argc, char** argv) {
       why_default = "no SIMD ISA of this build runs on this CPU";
     }
   }
-  const struct {
-    const char* name;
-    bool on;
-  } features[] = {
-      {"avx2", cpu.avx2},
-      {"fma", cpu.fma},
-      {"avx512f", cpu.avx512f},
-      {"avx512bw", cpu.avx512bw},
-      {"avx512vl", cpu.avx512vl},
-      {"avx512dq", cpu.avx512dq},
-      {"avx512vnni", cpu.avx512vnni},
-      {"neon", cpu.neon},
-      {"asimddp", cpu.asimddp},
-      {"i8mm", cpu.i8mm},
-  };
+  size_t num_features = 0;
+  const qgemm::CpuFeatureName* features = qgemm::CpuFeatureNames(&num_features);
 
   if (json) {
     std::printf("{\n  \"version\": \"%d.%d.%d\",\n", QGEMM_VERSION_MAJOR,
@@ -114,16 +101,19 @@ int main(int argc, char** argv) {
         JsonEscape(cpu.arch).c_str(), JsonEscape(cpu.vendor).c_str(),
         JsonEscape(cpu.model).c_str());
     std::printf("  \"features\": {");
-    for (size_t i = 0; i < sizeof features / sizeof features[0]; ++i) {
+    for (size_t i = 0; i < num_features; ++i) {
       std::printf("%s\"%s\": %s", i ? ", " : "", features[i].name,
-                  features[i].on ? "true" : "false");
+                  cpu.Has(features[i].bit) ? "true" : "false");
     }
     std::printf("},\n  \"isas\": [\n");
     for (size_t i = 0; i < rows.size(); ++i) {
       const IsaRow& r = rows[i];
-      std::printf("    {\"name\": \"%s\", \"built\": %s, \"runs_here\": %s",
-                  r.entry->name, r.built ? "true" : "false",
-                  r.runs_here ? "true" : "false");
+      std::printf(
+          "    {\"name\": \"%s\", \"id\": %u, \"needs\": \"%s\", "
+          "\"qemu_cpu\": \"%s\", \"built\": %s, \"runs_here\": %s",
+          r.entry->name, r.entry->id, JsonEscape(r.entry->needs).c_str(),
+          r.entry->qemu_cpu, r.built ? "true" : "false",
+          r.runs_here ? "true" : "false");
       if (r.built) {
         std::printf(", \"mr\": %u, \"nr\": %u, \"kr\": %u", r.entry->table->mr,
                     r.entry->table->nr, r.entry->table->kr);
@@ -144,7 +134,10 @@ int main(int argc, char** argv) {
   std::printf("CPU:       %s %s%s%s\n", cpu.arch, cpu.vendor,
               cpu.model[0] == 0 ? "" : ", ", cpu.model);
   std::printf("Features: ");
-  for (const auto& f : features) std::printf(" %s%s", f.on ? "+" : "-", f.name);
+  for (size_t i = 0; i < num_features; ++i) {
+    std::printf(" %s%s", cpu.Has(features[i].bit) ? "+" : "-",
+                features[i].name);
+  }
   std::printf("\n\nISA         built  runs here  tile (MR x NR x KR)\n");
   for (const IsaRow& r : rows) {
     char tile[48] = "-";

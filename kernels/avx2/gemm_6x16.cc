@@ -479,22 +479,24 @@ void GemmS32(const TileArgs* t) {
 
 }  // namespace
 
-extern const KernelTable kAvx2Table;
-const KernelTable kAvx2Table = {
+namespace avx2 {
+extern const KernelTable kTable;
+const KernelTable kTable = {
     "avx2",
     /*packing_format=*/0xA5206002u,
     kMR,
     kNR,
     kKR,
-    avx2::APanelBytes,
-    avx2::BPanelBytes,
-    avx2::ChooseVariant,
-    avx2::PackAPanel,
-    avx2::PackBPanel,
+    APanelBytes,
+    BPanelBytes,
+    ChooseVariant,
+    PackAPanel,
+    PackBPanel,
     /*b_packed_offset=*/{0, 128},
     {GemmU8<false>, GemmU8<true>},
     {GemmS32<false>, GemmS32<true>},
-    avx2::DotRowsKN,
+    DotRowsKN,
 };
+}  // namespace avx2
 
 }  // namespace qgemm

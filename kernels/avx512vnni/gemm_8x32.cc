@@ -24,6 +24,6 @@
 #pragma GCC optimize("no-tree-pre")
 #endif
 
-#define QGEMM_AVX512VNNI_TABLE kAvx512VnniTable
+#define QGEMM_AVX512VNNI_NAMESPACE avx512vnni
 #define QGEMM_AVX512VNNI_ISA_NAME "avx512vnni"
 #include "kernels/avx512vnni/gemm_8x32.inl"

@@ -7,7 +7,8 @@
 //                                     intrinsics, so it runs on any AVX2 CPU
 // The includer provides the intrinsics (<immintrin.h>, or SIMDe with native
 // aliases) and defines
-//   QGEMM_AVX512VNNI_TABLE     the KernelTable object to define
+//   QGEMM_AVX512VNNI_NAMESPACE the namespace of the KernelTable kTable it
+//                              defines
 //   QGEMM_AVX512VNNI_ISA_NAME  its isa string
 // Everything else lives in an anonymous namespace, so the two builds never
 // share a symbol (../shared/docs/toolchains.md 4.1).
@@ -564,8 +565,9 @@ void GemmS32(const TileArgs* t) {
 
 }  // namespace
 
-extern const KernelTable QGEMM_AVX512VNNI_TABLE;
-const KernelTable QGEMM_AVX512VNNI_TABLE = {
+namespace QGEMM_AVX512VNNI_NAMESPACE {
+extern const KernelTable kTable;
+const KernelTable kTable = {
     QGEMM_AVX512VNNI_ISA_NAME,
     /*packing_format=*/0xA5128432u,  // the same bytes in both builds
     kMR,
@@ -584,5 +586,6 @@ const KernelTable QGEMM_AVX512VNNI_TABLE = {
     // function is compiled in its own AVX2 translation unit).
     /*dot_rows_kn=*/avx2::DotRowsKN,
 };
+}  // namespace QGEMM_AVX512VNNI_NAMESPACE
 
 }  // namespace qgemm

@@ -162,8 +162,10 @@ using Kernel = neon::LineKernel<kMR, kNR, kKR, AccumulateTile>;
 
 }  // namespace
 
-extern const KernelTable kNeonTable;
-const KernelTable kNeonTable =
+namespace neon {
+extern const KernelTable kTable;
+const KernelTable kTable =
     Kernel::Table("neon", kMR == 4 ? 0x4E10404u : 0x4E10204u);
+}  // namespace neon
 
 }  // namespace qgemm

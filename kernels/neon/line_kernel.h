@@ -26,6 +26,8 @@ using AccumulateTileFn = void (*)(const TileArgs& t, int32_t* sums);
 
 template <size_t kMR, size_t kNR, size_t kKR, AccumulateTileFn kAccumulate>
 struct LineKernel {
+  static_assert(kNR <= kMaxColumnLines, "PackColumnLines' column sums");
+
   static void GemmU8Tile(const TileArgs* t) {
     int32_t sums[kMR * kNR];
     kAccumulate(*t, sums);

@@ -63,7 +63,7 @@ void PackColumnLines(size_t lines, size_t k, size_t lines_eff,
                      int32_t* sums) {
   const size_t k_padded = (k + G - 1) / G * G;
   std::memset(panel, 0, lines * k_padded);
-  uint32_t col_sums[16] = {};  // lines <= 16 for every NEON table
+  uint32_t col_sums[kMaxColumnLines] = {};
   for (size_t p = 0; p < k; ++p) {
     const uint8_t* row = src + p * ld;
     uint8_t* dst = panel + p / G * lines * G + p % G;

@@ -22,6 +22,11 @@
 namespace qgemm {
 namespace neon {
 
+// PackColumnLines sums the lines on its stack: lines <= kMaxColumnLines
+// (static_asserted by every table that packs with it, kernels/neon/
+// line_kernel.h).
+constexpr size_t kMaxColumnLines = 16;
+
 // Lines are rows of a row-major matrix: line r is src[r * ld + p] (A, or B
 // in the n x k layout). Instantiated for G = 4, 8 and 16.
 template <size_t G>

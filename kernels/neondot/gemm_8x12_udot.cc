@@ -97,7 +97,9 @@ using Kernel = neon::LineKernel<kMR, kNR, kKR, AccumulateTile>;
 
 }  // namespace
 
-extern const KernelTable kNeonDotTable;
-const KernelTable kNeonDotTable = Kernel::Table("neondot", 0x4EDD0812u);
+namespace neondot {
+extern const KernelTable kTable;
+const KernelTable kTable = Kernel::Table("neondot", 0x4EDD0812u);
+}  // namespace neondot
 
 }  // namespace qgemm

@@ -18,6 +18,7 @@ namespace {
 
 constexpr size_t kMR = 4;
 constexpr size_t kNR = 4;
+static_assert(kNR <= scalar::kMaxPackNR, "PackBPanel's column sums");
 
 // Accumulates the tile and adds the row and column offsets.
 void AccumulateTile(const TileArgs& t, int32_t out[kMR][kNR]) {
@@ -79,8 +80,9 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
 
 }  // namespace
 
-extern const KernelTable kScalarTable;
-const KernelTable kScalarTable = {
+namespace scalar {
+extern const KernelTable kTable;
+const KernelTable kTable = {
     "scalar",
     /*packing_format=*/0x5C4401u,
     kMR,
@@ -96,5 +98,6 @@ const KernelTable kScalarTable = {
     {GemmS32Tile, nullptr},
     /*dot_rows_kn=*/nullptr,
 };
+}  // namespace scalar
 
 }  // namespace qgemm

@@ -40,7 +40,7 @@ void PackBPanel(size_t nr, size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
       col_sums[j] = static_cast<int32_t>(sum);
     }
   } else {
-    uint32_t sums[64] = {};  // nr <= 64 for every scalar table
+    uint32_t sums[kMaxPackNR] = {};
     for (size_t p = 0; p < k; ++p) {
       const uint8_t* row = b + p * ldb;
       for (size_t j = 0; j < n_eff; ++j) {

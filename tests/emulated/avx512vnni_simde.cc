@@ -8,6 +8,6 @@
 
 #include "tests/emulated/simde_fixes.h"
 
-#define QGEMM_AVX512VNNI_TABLE kAvx512VnniEmulatedTable
+#define QGEMM_AVX512VNNI_NAMESPACE avx512vnni_emulated
 #define QGEMM_AVX512VNNI_ISA_NAME "avx512vnni_emulated"
 #include "kernels/avx512vnni/gemm_8x32.inl"

@@ -257,20 +257,36 @@ std::string RunFuzzInput(const uint8_t* data, size_t size) {
   } else if (threads != 0) {
     ctx = CachedContext(1 + (threads - 1) % 3);
   }
-  static const char* const kIsaNames[] = {
-      "auto",    "auto", "scalar", "avx2",  "avx512vnni", "neon",
-      "neondot", "",     "bogus",  nullptr, "AVX2",       "auto "};
-  const int isa_choice = in.U8(2) % 12;
-  const char* isa = kIsaNames[isa_choice];
+  // The ISA byte (fuzz_case.h): ISAs by their registry id, which never
+  // changes, so a stored input names the same ISA after ISAs are added.
+  const uint8_t isa_byte = in.U8(2);
+  static const char* const kSpecialNames[] = {"", "bogus", nullptr, "AVX2",
+                                              "auto "};
+  char unregistered[16];
+  const char* isa = "auto";
+  bool bad_name = false;
+  if (isa_byte >= 7 && isa_byte <= 11) {
+    isa = kSpecialNames[isa_byte - 7];
+    bad_name = true;
+  } else if (isa_byte >= 2) {
+    const uint32_t id = isa_byte <= 6 ? isa_byte - 2u : isa_byte - 12u;
+    if (const qgemm::IsaEntry* e = qgemm::FindIsaById(id)) {
+      isa = e->name;
+    } else {
+      std::snprintf(unregistered, sizeof unregistered, "isa#%u", id);
+      isa = unregistered;
+      bad_name = true;
+    }
+  }
   if (ctx != nullptr) {
     qgemm_status st = qgemm_context_set_isa(ctx, "auto");
     if (st != QGEMM_OK) return Describe("set_isa(auto)", st, "QGEMM_OK");
     const char* isa_before = qgemm_context_isa(ctx);
     st = qgemm_context_set_isa(ctx, isa);
     qgemm_status want = QGEMM_OK;
-    if (isa_choice >= 7) {
+    if (bad_name) {
       want = QGEMM_INVALID_ARGUMENT;
-    } else if (isa_choice >= 2 && !Supported(isa)) {
+    } else if (isa_byte >= 2 && !Supported(isa)) {
       want = QGEMM_UNSUPPORTED;
     }
     if (st != want) return Describe("set_isa", st, qgemm_status_string(want));
@@ -278,7 +294,7 @@ std::string RunFuzzInput(const uint8_t* data, size_t size) {
         std::strcmp(qgemm_context_isa(ctx), isa_before) != 0) {
       return "a failed set_isa changed the context's ISA";
     }
-  } else if (isa_choice != 0) {
+  } else if (isa_byte != 0) {
     const qgemm_status st = qgemm_context_set_isa(nullptr, isa);
     if (st != QGEMM_INVALID_ARGUMENT) {
       return Describe("set_isa(NULL ctx)", st, "QGEMM_INVALID_ARGUMENT");

@@ -7,8 +7,10 @@
 //                     pack NK + requant_packed, pack NK + s32_packed
 //    1 threads   0: NULL context; 255: num_threads -1 (must be rejected,
 //                then NULL context); else 1 + (x - 1) % 3 threads
-//    2 isa       % 12: 0,1 "auto"; 2..6 scalar avx2 avx512vnni neon neondot;
-//                7 ""; 8 "bogus"; 9 NULL; 10 "AVX2"; 11 "auto "
+//    2 isa       0,1 "auto"; 2..6 the ISAs of registry ids 0..4
+//                (dispatch/isa_registry.def); 7 ""; 8 "bogus"; 9 NULL;
+//                10 "AVX2"; 11 "auto "; 12..255 registry id x - 12, or an
+//                unknown name "isa#<id>" while no ISA has that id
 //    3 nulls     bit0 A, bit1 B, bit2 C, bit3 requant struct, bit4
 //                multiplier, bit5 shift NULL; bit6 bias present; bit7 pack
 //                with the NULL context instead of the call's
