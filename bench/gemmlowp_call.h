@@ -1,7 +1,8 @@
 // The boundary between gemmlowp_rows.cc (baseline flags) and gemmlowp_call.cc
 // (compiled with -mavx2 -DGEMMLOWP_ENABLE_AVX2 on x86-64 so that gemmlowp
 // uses its AVX2 kernel). Declaration-only: nothing here produces code that
-// the linker could merge with an AVX2 copy (toolchains.md section 4.1).
+// the linker could merge with an AVX2 copy (docs/design.md, "Building
+// per-ISA code").
 #ifndef QGEMM_BENCH_GEMMLOWP_CALL_H_
 #define QGEMM_BENCH_GEMMLOWP_CALL_H_
 

@@ -1,4 +1,4 @@
-// qgemm_bench: qgemm beside its peers on the shapes of DESIGN.md, one
+// qgemm_bench: qgemm beside its peers on the shapes of docs/design.md, one
 // process, one run, so that ratios are fair on a noisy machine.
 //
 //   qgemm_bench [--threads=N] [Google Benchmark flags]

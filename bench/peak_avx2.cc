@@ -6,7 +6,8 @@
 // Written in inline assembly: from intrinsics GCC 12 copies and spills the
 // accumulators (checked with objdump), which measures the compiler, not the
 // core. Compiled with -mavx2 (this file only; called only when the CPU has
-// AVX2); includes nothing but <cstdint> (toolchains.md 4.1).
+// AVX2); includes nothing but <cstdint> (docs/design.md, "Building per-ISA
+// code").
 #include "peak_avx2.h"
 
 #include <cstdint>

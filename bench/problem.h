@@ -31,8 +31,8 @@ struct Shape {
   double Ops() const { return 2.0 * double(m) * double(n) * double(k); }
 };
 
-// DESIGN.md "How it is measured": GEMV, cubes, MobileNet/ResNet convolutions
-// as GEMM, BERT-base, an LLM projection.
+// docs/design.md, "How speed is measured": GEMV, cubes, MobileNet/ResNet
+// convolutions as GEMM, BERT-base, an LLM projection.
 const std::vector<Shape>& BenchShapes();
 
 enum class Data { kFull, kNarrow };

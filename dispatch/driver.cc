@@ -50,7 +50,8 @@ constexpr size_t kMaxMR = 64;
 constexpr size_t kMaxKR = 64;
 
 // Column j's requantization parameters (the per-tensor ones unless
-// per-channel), with DESIGN.md's signed shift split into the two steps.
+// per-channel), with the signed shift split into the two steps
+// (docs/design.md, "Output stage").
 struct ColumnRequant {
   int32_t multiplier, left_shift, right_shift;
 };
@@ -408,7 +409,7 @@ void DotRowsTask(void* state, size_t task, int worker) {
   s.table->dot_rows_kn(s.m, s.k, cols, s.a, s.lda, s.za, s.b + j0, s.ldb, sums,
                        ldo);
   // C = sum (a - za) b - zb sum (a - za) + bias, through the output stage
-  // of DESIGN.md (the scalar kernel's, so the bytes are the same).
+  // of docs/design.md (the scalar kernel's, so the bytes are the same).
   for (size_t jj = 0; jj < cols; ++jj) {
     const size_t j = j0 + jj;
     const uint32_t bias = out.bias ? static_cast<uint32_t>(out.bias[j]) : 0;

@@ -3,7 +3,7 @@
 // Declaration-only on purpose: every kernels/<isa>/ translation unit includes
 // this header while compiled with its own -m flags, so nothing here may
 // produce code (no inline functions, no templates) that the linker could
-// merge with a baseline copy (../shared/docs/toolchains.md section 4.1).
+// merge with a baseline copy (docs/design.md, "Building per-ISA code").
 //
 // Depth is never split: a micro-kernel runs over the whole (padded) K of its
 // panels, so the output stage always sees the complete int32 sum and a tile's

@@ -55,9 +55,8 @@ qgemm_status Ok() {
   return QGEMM_OK;
 }
 
-// ISA resolution builds its messages in std::string and copies the CPU
-// description: an exception must not cross the C API, so the entry points
-// that resolve ISAs run inside this.
+// ISA resolution builds its messages in std::string: an exception must not
+// cross the C API, so the entry points that resolve ISAs run inside this.
 template <typename Fn>
 qgemm_status CatchOutOfMemory(Fn fn) {
   try {
@@ -421,12 +420,7 @@ const char* qgemm_context_isa(const qgemm_context* ctx) {
 size_t qgemm_supported_isas(const char** names, size_t capacity) {
   size_t count = 0;
   const qgemm::IsaEntry* list = qgemm::IsaList(&count);
-  qgemm::CpuFeatures cpu;
-  try {
-    cpu = qgemm::EffectiveCpu();
-  } catch (const std::bad_alloc&) {
-    return 0;  // out of memory copying the CPU's description
-  }
+  const qgemm::CpuFeatures cpu = qgemm::EffectiveCpu();
   size_t usable = 0;
   for (size_t i = 0; i < count; ++i) {
     if (!qgemm::IsaUsable(list[i], cpu, nullptr)) continue;

@@ -1,5 +1,6 @@
-// The scalar quantization helpers of DESIGN.md (the paper's section 2): the
-// C functions, and the range nudging shared with fake quantization.
+// The quantization helpers (docs/design.md, "Quantization helpers"; the
+// paper's section 2): the C functions, and the range nudging shared with
+// fake quantization.
 #include <qgemm/qgemm.h>
 
 #include <cmath>

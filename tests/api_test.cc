@@ -1,6 +1,6 @@
-// The C API's contract for bad input (DESIGN.md): every bad argument gets
-// its status, C stays untouched, nothing crashes. Plus the edge sizes that
-// are valid (m, n or k = 0) and the status strings.
+// The C API's contract for bad input (docs/design.md, "Public C API"): every
+// bad argument gets its status, C stays untouched, nothing crashes. Plus the
+// edge sizes that are valid (m, n or k = 0) and the status strings.
 #include <gtest/gtest.h>
 #include <qgemm/qgemm.h>
 

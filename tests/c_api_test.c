@@ -34,11 +34,12 @@ int main(void) {
   rq.c_max = 255;
   if (qgemm_pack_b(ctx, 3, 2, b, 2, QGEMM_LAYOUT_KN, 0, &packed) != QGEMM_OK)
     return 4;
-  if (qgemm_u8u8_requant_packed(ctx, 2, a, 3, 0, packed, &rq, c8, 2) != QGEMM_OK)
+  if (qgemm_u8u8_requant_packed(ctx, 2, a, 3, 0, packed, &rq, c8, 2) !=
+      QGEMM_OK)
     return 5;
   for (i = 0; i < 4; ++i) {
     /* SRDHM by 0.5 rounds half up, then RDBPOT by 2^2 rounds half away
-     * from zero: two roundings, as DESIGN.md defines (139 -> 70 -> 18). */
+     * from zero: two roundings, as docs/design.md defines (139 -> 70 -> 18). */
     const int half = (want[i] + 1) / 2;
     const int expect = (half + 2) / 4 + 10;
     if (c8[i] != expect) {

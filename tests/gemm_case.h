@@ -16,9 +16,11 @@
 namespace qgemm_test {
 
 enum class Data {
-  kRandom,      // uniform bytes
-  kExtremes,    // 0 and 255 only
-  kMax,         // all 255 (A) / 0 or 255 with zero points at the far end
+  kRandom,    // uniform bytes
+  kExtremes,  // 0 and 255 only
+  // A all 255, B all 0: with za = 0 and zb = 255, as the cases use it, every
+  // product (a - za)(b - zb) is -255 * 255, the most negative one.
+  kMax,
   kNarrowB,     // |b - 128| <= 64: the "trained weights" range
   kPairEdgeB,   // B pairs with |b0-128| + |b1-128| in 127..129
   kPairLimitB,  // B pairs with |b0-128| + |b1-128| in 127..128 (never above)

@@ -1,8 +1,8 @@
 // gemmlowp (Debian libgemmlowp-dev) as an independent oracle of the whole
 // pipeline: offsets, bias, OutputStageScaleInt32ByFixedPointAndExponent(PC),
-// clamp, saturating cast. gemmlowp's left shift wraps where DESIGN.md's
-// saturates, so the cases keep acc << shift inside int32 (DESIGN.md: they
-// agree "wherever neither computes an overflow").
+// clamp, saturating cast. gemmlowp's left shift wraps where qgemm's
+// saturates, so the cases keep acc << shift inside int32, where the two agree
+// (docs/design.md, "Output stage").
 #include <gemmlowp/public/gemmlowp.h>
 #include <gtest/gtest.h>
 #include <qgemm/qgemm.h>

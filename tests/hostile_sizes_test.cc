@@ -179,7 +179,7 @@ TEST(HostileSizes, DepthZeroWithNullOperands) {
 }
 
 // k > 33025 with all-255 data: the true sums exceed INT32_MAX and wrap
-// (DESIGN.md: two's-complement wrap-around), identically on every table
+// (docs/design.md, "Accumulation"), identically on every table
 // and thread count.
 TEST(HostileSizes, DeepSumsWrapIdenticallyOnEveryTable) {
   constexpr size_t kM = 5, kN = 6;

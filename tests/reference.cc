@@ -49,7 +49,7 @@ void RefGemmS32(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
         const int64_t bv = b_nk ? b[j * ldb + p] : b[p * ldb + j];
         sum += (int64_t{a[i * lda + p]} - za) * (bv - zb);
       }
-      // Two's-complement wrap to int32 (DESIGN.md: the sum wraps).
+      // Two's-complement wrap to int32 (docs/design.md: the sum wraps).
       c[i * ldc + j] = static_cast<int32_t>(
           static_cast<uint32_t>(static_cast<uint64_t>(sum) & 0xFFFFFFFFu));
     }

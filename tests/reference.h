@@ -1,5 +1,5 @@
-// The oracle: DESIGN.md's numerics as plain int64 loops, written apart from
-// the library (no shared code), so that a bug in one is not in the other.
+// The oracle: docs/design.md's numerics as plain int64 loops, written apart
+// from the library (no shared code), so that a bug in one is not in the other.
 #ifndef QGEMM_TESTS_REFERENCE_H_
 #define QGEMM_TESTS_REFERENCE_H_
 

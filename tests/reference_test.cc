@@ -1,4 +1,4 @@
-// The oracle's own checks: worked examples of DESIGN.md's definitions.
+// The oracle's own checks: worked examples of docs/design.md's definitions.
 #include "reference.h"
 
 #include <gtest/gtest.h>
@@ -35,8 +35,8 @@ TEST(ReferenceTest, RoundingDivideByPOT) {
   EXPECT_EQ(RefRoundingDivideByPOT(1 << 30, 31), 1);  // 0.5 -> 1
 }
 
-// RDBPOT as DESIGN.md writes it (mask/threshold), to check the oracle's own
-// exact-rounding formulation against it on many values.
+// RDBPOT as docs/design.md writes it (mask/threshold), to check the oracle's
+// own exact-rounding formulation against it on many values.
 int32_t DesignRdbpot(int32_t x, int e) {
   const int32_t mask = static_cast<int32_t>((int64_t{1} << e) - 1);
   const int32_t rem = x & mask;

@@ -236,7 +236,7 @@ class PackedB {
 
 // C = clamp(c_zero_point + requant(acc + bias, M0, shift), c_min, c_max),
 // per tensor (multiplier and shift have 1 entry) or per output channel (n
-// entries each). See DESIGN.md for the exact rounding.
+// entries each). See docs/design.md, "Output stage", for the exact rounding.
 struct RequantParams {
   std::vector<int32_t> bias;        // empty (no bias) or n entries
   std::vector<int32_t> multiplier;  // M0 in [0, 2^31 - 1]

@@ -14,9 +14,9 @@
 //     out[i][8q..8q+7] += vpmaddwd(p_q, A_i)           q = 0..3
 // vpmaddwd multiplies signed int16: |a - za| <= 255 and 0 <= b <= 255, so
 // each pair sum is at most 2 * 255 * 255 = 130050 in magnitude, exact in
-// int32; vpaddd wraps like DESIGN.md's accumulator. Folding za into A is
-// why no column sums of B are needed: the driver subtracts
-// zb * sum_k (a[i][k] - za) and adds the bias.
+// int32; vpaddd wraps like the accumulator (docs/design.md, "Accumulation").
+// Folding za into A is why no column sums of B are needed: the driver
+// subtracts zb * sum_k (a[i][k] - za) and adds the bias.
 // An odd last depth row pairs with zeros; the last n % 32 columns go
 // through a zero-padded copy, so no byte outside B is read.
 #include <immintrin.h>

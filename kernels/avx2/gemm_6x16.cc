@@ -27,7 +27,8 @@
 //                           acc[i][h] += vpmaddwd(A, Bh)
 //   vpmaddwd multiplies int16 lanes and adds adjacent products into int32:
 //   a[k]*b[k][j] + a[k+1]*b[k+1][j] <= 2*255*255 = 130050, exact. vpaddd
-//   wraps modulo 2^32, the ring DESIGN.md's accumulator lives in.
+//   wraps modulo 2^32, the ring the accumulator lives in (docs/design.md,
+//   "Accumulation").
 //   Instructions per step: 2 vpmovzxbw (load + widen) + 6 vpbroadcastd
 //   (loads) + 12 vpmaddwd + 12 vpaddd = 192 multiply-accumulates: 26 vector
 //   ALU ops where the register-only peak loop needs 24, 8 loads.
@@ -55,7 +56,8 @@
 //   vpmaddubsw (B as their memory operand) + 12 vpmaddwd + 12 vpaddd = 384
 //   MACs in 36 vector ALU ops (variant 0: 52 ops).
 //
-// Output stage (DESIGN.md), 8 columns per ymm, per-column parameters:
+// Output stage (docs/design.md, "Output stage"), 8 columns per ymm,
+// per-column parameters:
 //   x = acc + row_offset[i] + col_offset[j]                    (vpaddd, wraps)
 //   saturating x * 2^left: vpsllvd, and where vpsravd does not give x back
 //     the product left int32, so x = x < 0 ? INT32_MIN : INT32_MAX
@@ -63,8 +65,8 @@
 //     truncating form with its sign-dependent nudge (ties toward +inf);
 //     x*M0 in 64 bits with vpmuldq on even and (shifted) odd lanes; bits
 //     31..62 of the sum are the int32 result (a logical shift suffices as
-//     the result fits int32), and INT32_MIN * INT32_MIN, whose result 2^31
-//     wraps to INT32_MIN, is flipped to INT32_MAX
+//     the result fits int32: M0 >= 0, which the API guarantees, rules out
+//     SRDHM's one overflow, INT32_MIN * INT32_MIN)
 //   RDBPOT(x, right): (x >>a right) + (x & mask > (mask >> 1) + (x < 0)),
 //     mask = 2^right - 1, per lane (vpsravd)
 //   + zc and clamp on the narrowed values: vpackssdw, vpaddsw zc, vpackuswb,
@@ -238,9 +240,6 @@ __attribute__((always_inline)) inline void Accumulate(const TileArgs& t,
 // they would compete with the 12 accumulators; GCC rematerializes them).
 alignas(32) constexpr int64_t kNudge[4] = {int64_t{1} << 30, int64_t{1} << 30,
                                            int64_t{1} << 30, int64_t{1} << 30};
-alignas(32) constexpr int32_t kInt32Min[8] = {INT32_MIN, INT32_MIN, INT32_MIN,
-                                              INT32_MIN, INT32_MIN, INT32_MIN,
-                                              INT32_MIN, INT32_MIN};
 alignas(32) constexpr int32_t kInt32Max[8] = {INT32_MAX, INT32_MAX, INT32_MAX,
                                               INT32_MAX, INT32_MAX, INT32_MAX,
                                               INT32_MAX, INT32_MAX};
@@ -254,7 +253,6 @@ struct Columns8 {
   __m256i offset;     // col_offset
   __m256i mult_even;  // M0 (vpmuldq reads the even lanes)
   __m256i mult_odd;   // M0 of the odd lanes, moved to the even lanes
-  __m256i mult_min;   // all ones where M0 == INT32_MIN
   __m256i left;       // left shift
   __m256i right;      // right shift
   __m256i rem_mask;   // 2^right - 1
@@ -269,7 +267,6 @@ Columns8 LoadColumns8(const TileColumns& c, size_t j) {
   s.offset = load(c.col_offset);
   s.mult_even = load(c.multiplier);
   s.mult_odd = _mm256_srli_epi64(s.mult_even, 32);
-  s.mult_min = _mm256_cmpeq_epi32(s.mult_even, Constant(kInt32Min));
   s.left = load(c.left_shift);
   s.right = load(c.right_shift);
   s.rem_mask = _mm256_sub_epi32(
@@ -278,15 +275,15 @@ Columns8 LoadColumns8(const TileColumns& c, size_t j) {
   return s;
 }
 
-// DESIGN.md's output stage on 8 lanes up to the zero point and clamp (done
-// on the packed bytes, see GemmU8Tile); x already holds the int32 sum with
-// the row and column offsets. kGeneral = false skips the steps that are the
-// identity when no column has a left shift and no multiplier is INT32_MIN
-// (the tile checks; the API rejects negative multipliers anyway).
-template <bool kGeneral>
+// The output stage (docs/design.md) on 8 lanes up to the zero point and
+// clamp (done on the packed bytes, see GemmU8Tile); x already holds the int32
+// sum with the row and column offsets. kLeftShift = false skips the saturating
+// left shift, the identity when no column of the tile has one (the tile
+// checks).
+template <bool kLeftShift>
 __attribute__((always_inline)) inline __m256i Requantize8(__m256i x,
                                                           const Columns8& c) {
-  if (kGeneral) {
+  if (kLeftShift) {
     const __m256i shifted = _mm256_sllv_epi32(x, c.left);
     const __m256i fits =
         _mm256_cmpeq_epi32(_mm256_srav_epi32(shifted, c.left), x);
@@ -295,19 +292,14 @@ __attribute__((always_inline)) inline __m256i Requantize8(__m256i x,
         _mm256_xor_si256(_mm256_srai_epi32(x, 31), Constant(kInt32Max));
     x = _mm256_blendv_epi8(saturated, shifted, fits);
   }
-  // SaturatingRoundingDoublingHighMul.
+  // SaturatingRoundingDoublingHighMul; M0 >= 0, so it never saturates.
   const __m256i even = _mm256_srli_epi64(
       _mm256_add_epi64(_mm256_mul_epi32(x, c.mult_even), Constant(kNudge)), 31);
   const __m256i odd = _mm256_slli_epi64(
       _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), c.mult_odd),
                        Constant(kNudge)),
       1);
-  __m256i y = _mm256_blend_epi32(even, odd, 0xAA);
-  if (kGeneral) {
-    const __m256i both_min = _mm256_and_si256(
-        c.mult_min, _mm256_cmpeq_epi32(x, Constant(kInt32Min)));
-    y = _mm256_xor_si256(y, both_min);  // INT32_MIN -> INT32_MAX
-  }
+  const __m256i y = _mm256_blend_epi32(even, odd, 0xAA);
   // RoundingDivideByPOT.
   const __m256i rem = _mm256_and_si256(y, c.rem_mask);
   const __m256i threshold =
@@ -343,7 +335,7 @@ void StoreRowU8(uint8_t* dst, __m128i v, size_t n) {
 }
 
 // Requantizes the first kRows rows of the tile and stores m_eff x n_eff.
-template <int kRows, bool kGeneral>
+template <int kRows, bool kLeftShift>
 __attribute__((always_inline)) inline void StoreU8(const TileArgs& t,
                                                    const Columns8& c0,
                                                    const Columns8& c1,
@@ -371,7 +363,7 @@ __attribute__((always_inline)) inline void StoreU8(const TileArgs& t,
     const __m256i r1 = _mm256_set1_epi32(t.row_offset[i1]);
     const auto out = [&](__m256i a, __m256i r, const Columns8& cs)
         __attribute__((always_inline)) {
-      return Requantize8<kGeneral>(
+      return Requantize8<kLeftShift>(
           _mm256_add_epi32(_mm256_add_epi32(a, r), cs.offset), cs);
     };
     const __m256i w0 = _mm256_adds_epi16(
@@ -398,9 +390,7 @@ void GemmU8Tile(const TileArgs* args) {
   Accumulate<kRows, kNarrow>(t, acc);
   const Columns8 c0 = LoadColumns8(t.cols, 0), c1 = LoadColumns8(t.cols, 8);
   const __m256i left_any = _mm256_or_si256(c0.left, c1.left);
-  const __m256i min_any = _mm256_or_si256(c0.mult_min, c1.mult_min);
-  if (_mm256_testz_si256(left_any, left_any) &&
-      _mm256_testz_si256(min_any, min_any)) {
+  if (_mm256_testz_si256(left_any, left_any)) {
     StoreU8<kRows, false>(t, c0, c1, acc);
   } else {
     StoreU8<kRows, true>(t, c0, c1, acc);

@@ -11,7 +11,7 @@
 //                              defines
 //   QGEMM_AVX512VNNI_ISA_NAME  its isa string
 // Everything else lives in an anonymous namespace, so the two builds never
-// share a symbol (../shared/docs/toolchains.md 4.1).
+// share a symbol (docs/design.md, "Building per-ISA code").
 //
 // Register tile (16 zmm accumulators, 2 B vectors, 1 broadcast A quad):
 //
@@ -37,8 +37,8 @@
 //   zero; columns of B past n_eff hold b = 0. Row and column sums are of the
 //   ORIGINAL uint8 values (zero for padding).
 //
-// Why the result is exact (all equalities modulo 2^32, the ring DESIGN.md's
-// int32 wrap-around lives in):
+// Why the result is exact (all equalities modulo 2^32, the ring the int32
+// accumulator wraps in, docs/design.md "Accumulation"):
 //  1. b XOR 0x80, read as int8, equals b - 128 for every b in [0, 255]
 //     (flipping the top bit subtracts 128 from the unsigned value and the
 //     result lies in [-128, 127], where int8 reads it unchanged). So the
@@ -59,7 +59,7 @@
 //     which is what dispatch/kernel_table.h states; vpaddd wraps, as the
 //     reference does.
 //
-// The output stage follows DESIGN.md step by step on 16 int32 lanes (one
+// The output stage follows docs/design.md step by step on 16 int32 lanes (one
 // row, 16 columns, per-lane parameters from TileColumns); each step's
 // argument is in RequantizeRow16 below.
 //
@@ -370,10 +370,10 @@ inline OutputParams16 LoadOutputParams(const TileArgs& t, int v) {
   return p;
 }
 
-// Steps 1-3 of DESIGN.md's output stage on 16 lanes: the int32 before the
-// zero point and the clamp (step 4 is in NarrowRowPair).
-// kLeftShift false: the caller checked that every lane's left shift is 0,
-// where step 1 is the identity (x * 2^0 = x always fits), so it is skipped.
+// Steps 1-3 of the output stage (docs/design.md) on 16 lanes: the int32 before
+// the zero point and the clamp (step 4 is in NarrowRowPair). kLeftShift false:
+// the caller checked that every lane's left shift is 0, where step 1 is the
+// identity (x * 2^0 = x always fits), so it is skipped.
 template <bool kLeftShift>
 inline __m512i RequantizeRow16(__m512i x, const OutputParams16& p) {
   // 1. x * 2^ls saturated, ls in [0, 30]. x << ls is exact iff shifting it
@@ -395,9 +395,10 @@ inline __m512i RequantizeRow16(__m512i x, const OutputParams16& p) {
   //    trunc((p + 1 - 2^30) / 2^31) = floor((p + 1 - 2^30 + 2^31 - 1) / 2^31)
   //    = floor((p + 2^30) / 2^31) as well. So: bits 31..62 of p + 2^30
   //    (|p| <= 2^62, no int64 overflow). The result fits int32 except for
-  //    x = M0 = INT32_MIN, which cannot occur: M0 >= 0 (the API rejects
-  //    anything else). VPMULDQ multiplies the even lanes; the odd lanes are
-  //    shifted down into even position first.
+  //    x = M0 = INT32_MIN, which cannot occur: the API guarantees M0 in
+  //    [0, 2^31 - 1] (docs/design.md, "Output stage"). VPMULDQ multiplies
+  //    the even lanes; the odd lanes are shifted down into even position
+  //    first.
   const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
   const __m512i p_even =
       _mm512_add_epi64(_mm512_mul_epi32(x, p.multiplier), nudge);
@@ -445,7 +446,7 @@ inline __m512i RequantizeRow16(__m512i x, const OutputParams16& p) {
 // The packs work within 128-bit lanes: lane L of the packed bytes holds
 // dwords (x0, x1, y0, y1) part L, which VPERMD puts back in column order.
 struct ClampParams {
-  __m512i zero_point;  // int16 lanes
+  __m512i zero_point;    // int16 lanes
   __m512i c_min, c_max;  // uint8 lanes
   __m512i order;         // dword permutation back to column order
 };
@@ -455,8 +456,8 @@ inline ClampParams LoadClampParams(const OutputClamp& c) {
   p.zero_point = _mm512_set1_epi16(static_cast<int16_t>(c.c_zero_point));
   p.c_min = _mm512_set1_epi8(static_cast<char>(c.c_min));
   p.c_max = _mm512_set1_epi8(static_cast<char>(c.c_max));
-  p.order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7,
-                              11, 15);
+  p.order =
+      _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   return p;
 }
 
@@ -490,8 +491,7 @@ inline void StoreU8Rows(const TileArgs* t, const __m512i (&acc)[kRows][kVecs],
       const int i1 = i + 1 < kRows ? i + 1 : i;  // in bounds when unused
       y0 = RequantizeRow16<kLeftShift>(acc[i1][0], params[0]);
       if constexpr (kVecs > 1) {
-        y1 = RequantizeRow16<kLeftShift>(acc[i1][kVecs - 1],
-                                         params[kVecs - 1]);
+        y1 = RequantizeRow16<kLeftShift>(acc[i1][kVecs - 1], params[kVecs - 1]);
       }
     }
     const __m512i bytes = NarrowRowPair(x0, x1, y0, y1, clamp);

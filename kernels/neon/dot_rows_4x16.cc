@@ -10,7 +10,8 @@
 //   acc[q] += bh[q half] * (a[i][k+r] - za)      VMLAL.S16 by scalar, 4 x
 //                                                 int32x4 = 16 columns
 // |a - za| <= 255 fits int16 and every product is at most 65025 in
-// magnitude, exact in int32; the adds wrap like DESIGN.md's accumulator.
+// magnitude, exact in int32; the adds wrap like the accumulator
+// (docs/design.md, "Accumulation").
 // The za fold leaves only zb * sum_k (a - za) and the bias to the driver,
 // no column sums of B. A depth tail of fewer than 4 rows takes them one by
 // one; the last n % 16 columns go through a zero-padded copy, so no byte

@@ -30,7 +30,7 @@
 // lanes of UMULL are exact (adding two of them would not be: UMLAL into u16
 // could overflow, which is why the pairs go straight into u32 lanes).
 // UADALP widens before adding, and the u32 lanes wrap modulo 2^32, the ring
-// in which DESIGN.md defines the int32 sum. After the depth loop the four
+// in which docs/design.md defines the int32 sum. After the depth loop the four
 // lanes of each accumulator are summed (ADDP) into one row vector
 // [s(i,0) s(i,1) s(i,2) s(i,3)] and the shared NEON output stage adds the
 // offsets and requantizes.

@@ -7,7 +7,8 @@
 // Each kernel file instantiates LineKernel with its own AccumulateTile from
 // an anonymous namespace, so every instantiation has internal linkage and
 // is compiled with that file's flags only: nothing built with +dotprod can
-// stand in for the baseline NEON copy (toolchains.md section 4.1).
+// stand in for the baseline NEON copy (docs/design.md, "Building per-ISA
+// code").
 #ifndef QGEMM_KERNELS_NEON_LINE_KERNEL_H_
 #define QGEMM_KERNELS_NEON_LINE_KERNEL_H_
 

@@ -1,4 +1,4 @@
-// NEON requantization, bit-exact with DESIGN.md (gemmlowp's fixed-point
+// NEON requantization, bit-exact with docs/design.md (gemmlowp's fixed-point
 // output stage), four columns per vector, per-lane (per-channel) parameters:
 //
 //   x = sum + row_offset[i] + col_offset[j]   VADD wraps mod 2^32, as defined
@@ -6,11 +6,12 @@
 //                                             saturates exactly like the
 //                                             int64 multiply + clamp
 //   x = SRDHM(x, M0)                          VQRDMULH *is* SRDHM: round
-//                                             (2*x*M0 / 2^32) ties up, and
-//                                             the one overflow (MIN * MIN)
-//                                             saturates to INT32_MAX
+//                                             (2*x*M0 / 2^32) ties up; its
+//                                             one overflow (MIN * MIN) cannot
+//                                             occur, as the API guarantees
+//                                             M0 >= 0
 //   x = RDBPOT(x, e)                          VRSHL by -e rounds ties toward
-//                                             +inf; DESIGN.md rounds ties
+//                                             +inf; RDBPOT rounds ties
 //                                             away from zero. gemmlowp's
 //                                             fix-up: negative x (and e > 0)
 //                                             first gets x - 1 (VQADD, so

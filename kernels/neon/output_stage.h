@@ -16,7 +16,8 @@
 namespace qgemm {
 namespace neon {
 
-// uint8 C through DESIGN.md's requantization. Instantiated for NR = 4, 12.
+// uint8 C through the output stage of docs/design.md. Instantiated for
+// NR = 4, 12.
 template <size_t NR>
 void StoreTileU8(const int32_t* sums, const TileArgs& t);
 

@@ -11,20 +11,24 @@
 // + 3 B = 29 live), each holding 4 adjacent columns of one row:
 //
 //              cols 0-3    cols 4-7    cols 8-11
-//   row 0    acc[0][0]   acc[0][1]   acc[0][2]     acc[i][c] +=
-//   row 1    acc[1][0]      ...         ...          UDOT vb[c],
-//   va[i/4].4b[i%4]
-//    ...                                           (by-element: row i's 4
-//   row 7    acc[7][0]      ...      acc[7][2]      depth bytes against each
-//                                                   column's 4 depth bytes)
+//   row 0    acc[0][0]   acc[0][1]   acc[0][2]
+//   row 1    acc[1][0]   acc[1][1]   acc[1][2]
+//    ...        ...         ...         ...
+//   row 7    acc[7][0]   acc[7][1]   acc[7][2]
+//
+// Row i is DotRow<kLane> with kLane = i % 4 and va = va0 (rows 0-3) or va1
+// (rows 4-7); for each column block c = 0, 1, 2:
+//   acc[i][c] = vdotq_laneq_u32(acc[i][c], vb<c>, va, kLane)
+// Row i's 4 depth bytes are the 32-bit lane kLane of va; each u32 lane of
+// acc[i][c] adds their dot product with its column's 4 depth bytes.
 //
 // One UDOT = 4 lanes x 4 u8 x u8 products = 16 MACs; per depth group of 4:
 // 24 UDOT for 384 MACs, 5 q loads (as 3 LDP/LDR).
 //
 // Exactness: a lane gains at most 4 * 255 * 255 = 260100 per UDOT, added in
-// u32 with wrap-around modulo 2^32, the ring in which DESIGN.md defines the
-// int32 sum; nothing saturates. The offsets and the requantization are the
-// shared NEON output stage's (kernels/neon/output_stage.cc).
+// u32 with wrap-around modulo 2^32, the ring in which docs/design.md defines
+// the int32 sum; nothing saturates. The offsets and the requantization are
+// the shared NEON output stage's (kernels/neon/output_stage.cc).
 #include <arm_neon.h>
 
 #include <cstddef>
@@ -40,7 +44,7 @@ constexpr size_t kMR = 8;
 constexpr size_t kNR = 12;
 constexpr size_t kKR = 4;
 
-// Row kRow of the tile: its 4 depth bytes are lane kRow % 4 of va.
+// One row of the tile: its 4 depth bytes are the 32-bit lane kLane of va.
 template <int kLane>
 inline void DotRow(uint32x4_t* acc_row, uint8x16_t va, uint8x16_t vb0,
                    uint8x16_t vb1, uint8x16_t vb2) {

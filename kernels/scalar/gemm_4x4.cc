@@ -1,7 +1,7 @@
 // Scalar 4x4 micro-kernel: the portable fallback every build has.
 //
-// Tile: acc[4][4] int32 (uint32 arithmetic, so the sum wraps as DESIGN.md
-// defines without signed-overflow UB). Packed panels (KR = 1):
+// Tile: acc[4][4] int32 (uint32 arithmetic, so the sum wraps as
+// docs/design.md defines, without signed-overflow UB). Packed panels (KR = 1):
 //   A: k x [a0 a1 a2 a3]    B: k x [b0 b1 b2 b3]
 // Step p adds the outer product A[p][0..3] x B[p][0..3].
 //

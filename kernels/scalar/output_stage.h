@@ -1,8 +1,11 @@
-// The scalar output stage: DESIGN.md's numerics, one value at a time.
+// The scalar output stage: docs/design.md's numerics, one value at a time.
 //
-// Compiled only into baseline translation units (kernels/scalar/); SIMD
-// kernels write their own vector versions and are checked against the
-// independent int64 reference in tests/.
+// Included by kernels only (dispatch/ never includes kernel headers), and
+// only by translation units built with the baseline flags: its functions are
+// inline with external linkage, so a copy compiled with an ISA's flags could
+// be the one the linker keeps (docs/design.md, "Building per-ISA code"). SIMD
+// kernels write their own vector versions, checked against the independent
+// int64 reference in tests/.
 #ifndef QGEMM_KERNELS_SCALAR_OUTPUT_STAGE_H_
 #define QGEMM_KERNELS_SCALAR_OUTPUT_STAGE_H_
 
@@ -35,7 +38,9 @@ inline int32_t SaturatingShiftLeft(int32_t x, int32_t s) {
   return static_cast<int32_t>(y);
 }
 
-// gemmlowp's SaturatingRoundingDoublingHighMul.
+// gemmlowp's SaturatingRoundingDoublingHighMul, written as defined; the
+// INT32_MIN * INT32_MIN case cannot occur in qgemm (the API guarantees
+// M0 >= 0).
 inline int32_t SaturatingRoundingDoublingHighMul(int32_t a, int32_t b) {
   if (a == b && a == std::numeric_limits<int32_t>::min()) {
     return std::numeric_limits<int32_t>::max();

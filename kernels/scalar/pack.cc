@@ -1,7 +1,8 @@
 // Scalar packing. Panels are plain uint8, KR = 1:
 //   A panel (MR rows):    a[k][i] at byte k * MR + i
 //   B panel (NR columns): b[k][j] at byte k * NR + j
-// Row and column sums are exact in int32 for k <= 2^31 / 255 (8.4 M).
+// Row and column sums are int32 sums that wrap modulo 2^32 by design (uint32
+// arithmetic); the offset identities of kernel_table.h hold modulo 2^32.
 #include "kernels/scalar/pack.h"
 
 #include <cstring>

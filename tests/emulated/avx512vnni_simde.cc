@@ -2,7 +2,7 @@
 // second time against SIMDe's emulation of the intrinsics, so that the very
 // same code runs through the kernel tests on CPUs without AVX-512. Compiled
 // with -mavx2 -mfma only (SIMDe then uses AVX2 halves): the object holds no
-// zmm, k-register or VPDPBUSD instruction (tests/emulated/check_object.sh).
+// zmm, k-register or VPDPBUSD instruction (tests/emulated/check_no_avx512.sh).
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
 

@@ -4,7 +4,8 @@
 //
 // Each one is #undef'd and then defined unconditionally: at -O0 GCC's own
 // headers define some intrinsics with immediates as macros, and an #ifndef
-// guard would silently keep GCC's AVX-512 version (toolchains.md 4.2).
+// guard would silently keep GCC's AVX-512 version (docs/design.md,
+// "Building per-ISA code").
 // Masked loads and stores are scalar loops over the set mask bits, so
 // masked-off bytes are never touched, as on the hardware; the rest are built
 // from SIMDe's (native AVX2) 256-bit halves or from a store and a loop.

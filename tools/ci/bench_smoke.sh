@@ -29,18 +29,6 @@ qgemm_require_packages qemu-user crossbuild-essential-arm64 libc6:arm64 \
 toolchain=$PWD/cmake/aarch64-linux-gnu.cmake
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-if [ ! -f "$toolchain" ]; then
-  # Until the repository has one: ../shared/docs/toolchains.md section 2.1.
-  toolchain=$tmp/aarch64-linux-gnu.cmake
-  cat >"$toolchain" <<'CMAKE'
-set(CMAKE_SYSTEM_NAME Linux)
-set(CMAKE_SYSTEM_PROCESSOR aarch64)
-set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
-set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64)
-CMAKE
-fi
 a64=build-bench-smoke-a64
 cmake -S . -B "$a64" -G Ninja -DCMAKE_TOOLCHAIN_FILE="$toolchain" \
   -DCMAKE_BUILD_TYPE=Release -DQGEMM_WERROR=ON -DQGEMM_BUILD_TESTS=OFF \

@@ -4,7 +4,8 @@
 # cannot be had), builds qgemm, runs the whole test suite natively with
 # QGEMM_ISA=avx512vnni (and once more with auto dispatch), records the
 # avx512vnni micro-kernel's inner-loop instruction mix (objdump), and runs
-# the benchmark on the DESIGN.md shapes next to gemmlowp, XNNPACK and oneDNN.
+# the benchmark on the shapes of docs/design.md next to gemmlowp, XNNPACK
+# and oneDNN.
 # Everything goes to $OUT (default out/device-avx512). Budget: < 8 minutes
 # on 16 cores; every step has its own timeout and the script goes on after a
 # failed step, then exits non-zero if the build or a test failed.
@@ -119,7 +120,7 @@ else
   echo "no native avx512vnni object or no objdump"
 fi
 
-step "benchmark (DESIGN.md shapes, single thread, then $jobs threads)"
+step "benchmark (docs/design.md shapes, single thread, then $jobs threads)"
 bench=$(find "$build" -name qgemm_bench -type f -perm -u+x | head -1)
 shapes='(1x4096x4096|3136x64x576|196x512x4608|384x768x768|384x3072x768|128x4096x4096)'
 rows='^((qgemm_(avx512vnni|avx2)|gemmlowp|xnnpack|onednn|openblas)[^/]*/[^/]+/'"$shapes"'|peak.*)$'

@@ -19,7 +19,7 @@ BUILD_ARMV7=${BUILD_ARMV7:-build-armv7}
 
 say() { printf '\n=== %s\n' "$*"; }
 
-# ---- Packages (../shared/docs/toolchains.md section 1) --------------------
+# ---- Packages -------------------------------------------------------------
 # arm64 libraries come from Debian multiarch; armhf needs only the cross
 # compiler (no armhf dpkg architecture: googletest is built from source, and
 # cpu_features / Google Benchmark are not used there).
