@@ -201,9 +201,10 @@ TEST(ChooseQuantParams, RandomRangesKeepZeroExactAndCoverTheRange) {
     if (a > b) std::swap(a, b);
     SCOPED_TRACE(testing::Message() << "[" << a << ", " << b << "]");
     const qgemm::QuantParams p = qgemm::choose_quant_params(a, b);
-    const double lo = std::min(a, 0.0f), hi = std::max(b, 0.0f);
+    const double lo = static_cast<double>(std::min(a, 0.0f)),
+                 hi = static_cast<double>(std::max(b, 0.0f));
     ASSERT_EQ(qgemm::quantize_value(0.0f, p), p.zero_point);
-    const double step = p.scale;
+    const double step = static_cast<double>(p.scale);
     ASSERT_NEAR(p.nudged_min(), lo, 0.5 * step + 1e-6 * (hi - lo));
     ASSERT_NEAR(p.nudged_max(), hi, 0.5 * step + 1e-6 * (hi - lo));
   }
@@ -424,7 +425,7 @@ TEST(FakeQuantize, FollowsThePaperFormula) {
       const qgemm::FakeQuantParams p =
           qgemm::nudge_fake_quant_range(r.lo, r.hi, bits);
       ASSERT_EQ(p.quant_max, (1 << bits) - 1);
-      const double s = p.scale;
+      const double s = static_cast<double>(p.scale);
       const double a = -p.zero_point * s;
       const double b = (p.quant_max - p.zero_point) * s;
       std::vector<float> x = HardInputs(p.scale, &rng);
@@ -438,10 +439,12 @@ TEST(FakeQuantize, FollowsThePaperFormula) {
           ASSERT_EQ(y[i], 0.0f);
           continue;
         }
-        const double clamped = std::min(std::max(double{x[i]}, a), b);
+        const double clamped =
+            std::min(std::max(static_cast<double>(x[i]), a), b);
         const double t = (clamped - a) / s;
         const double want_level = std::round(t);
-        const double got_level = std::round(double{y[i]} / s) + p.zero_point;
+        const double got_level =
+            std::round(static_cast<double>(y[i]) / s) + p.zero_point;
         // x / S in float is off by up to half an ulp of the quotient.
         const double tie_band = 1e-4 + std::fabs(t - p.zero_point) * 1.2e-7;
         if (std::fabs(t - std::floor(t) - 0.5) < tie_band) {
