@@ -51,4 +51,14 @@ std::string UseTable(qgemm_context* ctx, const TableUnderTest& t) {
   return "";
 }
 
+void PerTableTest::SetUp() {
+  const std::string why = WhyNotRunnable(GetParam());
+  if (!why.empty())
+    GTEST_SKIP() << GetParam().name << " cannot run here: " << why;
+}
+
+std::string TableParamName(const testing::TestParamInfo<TableUnderTest>& info) {
+  return info.param.name;
+}
+
 }  // namespace qgemm_test
