@@ -27,6 +27,10 @@ std::vector<TableUnderTest> TablesUnderTest() {
   return out;
 }
 
+void PrintTo(const TableUnderTest& t, std::ostream* os) {
+  *os << t.name << (t.emulated ? " (emulated)" : "");
+}
+
 std::string WhyNotRunnable(const TableUnderTest& t) {
   if (t.emulated) {
     // SIMDe builds are compiled with -mavx2 -mfma (tests/CMakeLists.txt).

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <qgemm/qgemm.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct TableUnderTest {
 };
 
 std::vector<TableUnderTest> TablesUnderTest();
+
+// gtest prints parameters with this (test names in ctest, failure messages).
+void PrintTo(const TableUnderTest& t, std::ostream* os);
 
 // "" when the table can run here, else why not (for GTEST_SKIP).
 std::string WhyNotRunnable(const TableUnderTest& t);
