@@ -129,17 +129,17 @@ TEST_F(AllocationFailure, PackB) {
 // dot-rows kernel) with either output.
 struct FreshCall {
   const char* name;
-  enum Kind { kRequant, kS32, kPackedRequant } kind;
   size_t m;
+  enum Kind { kRequant, kS32, kPackedRequant } kind;
   bool gemv;  // must take the dot-rows path (UseDotRows)
 };
 
 const FreshCall kFreshCalls[] = {
-    {"requant", FreshCall::kRequant, kM, false},
-    {"s32", FreshCall::kS32, kM, false},
-    {"packed", FreshCall::kPackedRequant, kM, false},
-    {"gemv_requant", FreshCall::kRequant, 3, true},
-    {"gemv_s32", FreshCall::kS32, 1, true},
+    {"requant", kM, FreshCall::kRequant, false},
+    {"s32", kM, FreshCall::kS32, false},
+    {"packed", kM, FreshCall::kPackedRequant, false},
+    {"gemv_requant", 3, FreshCall::kRequant, true},
+    {"gemv_s32", 1, FreshCall::kS32, true},
 };
 
 void PrintTo(const FreshCall& call, std::ostream* os) { *os << call.name; }

@@ -57,8 +57,9 @@ std::string UseTable(qgemm_context* ctx, const TableUnderTest& t) {
 
 void PerTableTest::SetUp() {
   const std::string why = WhyNotRunnable(GetParam());
-  if (!why.empty())
+  if (!why.empty()) {
     GTEST_SKIP() << GetParam().name << " cannot run here: " << why;
+  }
 }
 
 std::string TableParamName(const testing::TestParamInfo<TableUnderTest>& info) {
