@@ -1,8 +1,7 @@
 # Cross build for 32-bit ARM boards (Raspberry Pi 2 and newer on a 32-bit OS):
 # armv7-a with NEON, hard float. Needs crossbuild-essential-armhf only (no armhf
 # dpkg architecture):
-#   cmake -S . -B build-armv7 -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/arm-linux-gnueabihf.cmake \
-#         -DQGEMM_BUILD_BENCH=OFF
+#   cmake -S . -B build-armv7 -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/arm-linux-gnueabihf.cmake
 # Debian's armhf baseline is armv7-a+fp without NEON. The library's baseline
 # stays there; kernels/neon/ adds -mfpu=neon to its own files, and dispatch
 # checks HWCAP_NEON before calling them.

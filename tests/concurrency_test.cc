@@ -152,13 +152,15 @@ TEST(Concurrency, EightCallersShareOnePackedB) {
   EXPECT_EQ(SharedPackedBStress(nullptr, 8, StressCalls()), 0);
 }
 
-// Every table this build can run (emulated ones too), a shorter run each.
-TEST(Concurrency, SharedPackedBOnEveryTable) {
-  for (const TableUnderTest& t : TablesUnderTest()) {
-    if (!WhyNotRunnable(t).empty()) continue;
-    EXPECT_EQ(SharedPackedBStress(&t, 4, 40), 0) << t.name;
-  }
+// Every table of this build (emulated ones too), a shorter run each.
+class ConcurrencyPerTable : public PerTableTest {};
+
+TEST_P(ConcurrencyPerTable, SharedPackedB) {
+  EXPECT_EQ(SharedPackedBStress(&GetParam(), 4, 40), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(AllTables, ConcurrencyPerTable,
+                         testing::ValuesIn(TablesUnderTest()), TableParamName);
 
 // Threads that use the NULL context get one of their own each.
 TEST(Concurrency, NullContextFromManyThreads) {

@@ -83,12 +83,10 @@ INSTANTIATE_TEST_SUITE_P(AllTables, KernelTest, testing::ValuesIn(AllParams()),
 // directly against a plain loop: row counts 1..4, odd and even depths, and
 // widths around its 32-column step. B is allocated to its last byte, so
 // the sanitizer builds catch any read past it.
-class DotRowsTest : public testing::TestWithParam<TableUnderTest> {};
+class DotRowsTest : public PerTableTest {};
 
 TEST_P(DotRowsTest, MatchesPlainSums) {
   const TableUnderTest& t = GetParam();
-  const std::string why = WhyNotRunnable(t);
-  if (!why.empty()) GTEST_SKIP() << t.name << " cannot run here: " << why;
   if (t.table->dot_rows_kn == nullptr) {
     GTEST_SKIP() << t.name << " has no dot-rows kernel (it packs B)";
   }
@@ -122,12 +120,8 @@ TEST_P(DotRowsTest, MatchesPlainSums) {
   }
 }
 
-std::string TableName(const testing::TestParamInfo<TableUnderTest>& param) {
-  return param.param.name;
-}
-
 INSTANTIATE_TEST_SUITE_P(AllTables, DotRowsTest,
-                         testing::ValuesIn(TablesUnderTest()), TableName);
+                         testing::ValuesIn(TablesUnderTest()), TableParamName);
 
 }  // namespace
 }  // namespace qgemm_test

@@ -14,9 +14,13 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <ostream>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "dispatch/context.h"
+#include "dispatch/driver.h"
 #include "dispatch/memory.h"
 
 // ThreadSanitizer's runtime defines operator new in the same archive
@@ -41,14 +45,17 @@ namespace {
 std::atomic<uint64_t> g_news{0};
 std::atomic<int64_t> g_news_until_failure{
     -1};  // as FailAllocationAfterForTesting
+std::atomic<uint64_t> g_injected_new_failures{0};
 #ifndef QGEMM_TSAN
-constexpr bool kCountsNew = true;
+constexpr const char* kWhyNewIsNotCounted = nullptr;
 
 bool NewShouldFail() {
   int64_t left = g_news_until_failure.load(std::memory_order_relaxed);
   while (left >= 0) {
     if (g_news_until_failure.compare_exchange_weak(left, left - 1)) {
-      return left == 0;
+      if (left != 0) return false;
+      g_injected_new_failures.fetch_add(1, std::memory_order_relaxed);
+      return true;
     }
   }
   return false;
@@ -75,18 +82,63 @@ void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
 void operator delete[](void* p, size_t) noexcept { std::free(p); }
 #else
-constexpr bool kCountsNew = false;
+constexpr const char* kWhyNewIsNotCounted =
+    "under ThreadSanitizer this test cannot replace operator new (the "
+    "runtime defines it next to variants not replaced here)";
 }  // namespace
 #endif
 
 namespace {
 
-struct Counts {
-  uint64_t qgemm, news;
+// The two counters a "no allocation" test reads; each test runs once per
+// counter, and skips, saying why, where its counter does not count.
+struct Counter {
+  const char* name;
+  uint64_t (*count)();
+  void (*allocate_once)();      // one allocation the counter must see
+  const char* why_not_counted;  // null: it counts in this build
 };
-Counts Now() { return {qgemm::AllocationCountForTesting(), g_news.load()}; }
 
-TEST(NoAllocation, SecondPreparedCallAllocatesNothing) {
+void* volatile g_sink;  // keeps the deliberate allocations below real
+
+const Counter kCounters[] = {
+    {"qgemm_allocator", [] { return qgemm::AllocationCountForTesting(); },
+     [] {
+       g_sink = qgemm::AllocateAligned(1);
+       qgemm::FreeAligned(g_sink);
+     },
+     nullptr},
+    {"operator_new", [] { return g_news.load(); },
+     [] {
+       g_sink = ::operator new(1);
+       ::operator delete(g_sink);
+     },
+     kWhyNewIsNotCounted},
+};
+
+class NoAllocation : public testing::TestWithParam<Counter> {
+ protected:
+  void SetUp() override {
+    const Counter& c = GetParam();
+    if (c.why_not_counted != nullptr) {
+      GTEST_SKIP() << c.name << " is not counted: " << c.why_not_counted;
+    }
+    // A count of zero below means something only if this one is not.
+    const uint64_t before = c.count();
+    c.allocate_once();
+    ASSERT_GT(c.count(), before)
+        << c.name << " did not count a deliberate allocation";
+  }
+  static uint64_t Count() { return GetParam().count(); }
+};
+
+void PrintTo(const Counter& c, std::ostream* os) { *os << c.name; }
+
+std::string CounterName(const testing::TestParamInfo<Counter>& info) {
+  return info.param.name;
+}
+
+TEST_P(NoAllocation, SecondPreparedCallAllocatesNothing) {
   constexpr size_t kM = 33, kN = 40, kK = 100;
   std::mt19937 rng(3);
   std::vector<uint8_t> a(kM * kK), b(kN * kK);
@@ -116,7 +168,7 @@ TEST(NoAllocation, SecondPreparedCallAllocatesNothing) {
     ASSERT_EQ(qgemm_u8u8_requant(ctx, kM, kN, kK, a.data(), kK, 1, b.data(), kN,
                                  3, &rq, c.data(), kN),
               QGEMM_OK);
-    const Counts before = Now();
+    const uint64_t before = Count();
     for (int i = 0; i < 3; ++i) {
       ASSERT_EQ(qgemm_u8u8_requant_packed(ctx, kM, a.data(), kK, 1, packed, &rq,
                                           c.data(), kN),
@@ -133,9 +185,7 @@ TEST(NoAllocation, SecondPreparedCallAllocatesNothing) {
                                    kN, 3, &rq, c.data(), kN),
                 QGEMM_OK);
     }
-    const Counts after = Now();
-    EXPECT_EQ(after.qgemm - before.qgemm, 0u) << threads << " threads";
-    EXPECT_EQ(after.news - before.news, 0u) << threads << " threads";
+    EXPECT_EQ(Count() - before, 0u) << threads << " threads";
     qgemm_packed_b_destroy(packed);
     qgemm_context_destroy(ctx);
   }
@@ -143,7 +193,7 @@ TEST(NoAllocation, SecondPreparedCallAllocatesNothing) {
 
 // The NULL context (the calling thread's own) is prepared by its first
 // call just the same: ISA resolution copies no strings.
-TEST(NoAllocation, SecondNullContextCallAllocatesNothing) {
+TEST_P(NoAllocation, SecondNullContextCallAllocatesNothing) {
   constexpr size_t kM = 9, kN = 20, kK = 50;
   std::vector<uint8_t> a(kM * kK, 7), b(kK * kN, 200), c(kM * kN);
   int32_t mult = 1 << 30, shift = -12;
@@ -154,34 +204,96 @@ TEST(NoAllocation, SecondNullContextCallAllocatesNothing) {
   ASSERT_EQ(qgemm_u8u8_requant(nullptr, kM, kN, kK, a.data(), kK, 1, b.data(),
                                kN, 3, &rq, c.data(), kN),
             QGEMM_OK);
-  const Counts before = Now();
+  const uint64_t before = Count();
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(qgemm_u8u8_requant(nullptr, kM, kN, kK, a.data(), kK, 1, b.data(),
                                  kN, 3, &rq, c.data(), kN),
               QGEMM_OK);
   }
-  const Counts after = Now();
-  EXPECT_EQ(after.qgemm - before.qgemm, 0u);
-  EXPECT_EQ(after.news - before.news, 0u);
+  EXPECT_EQ(Count() - before, 0u);
 }
 
-// The counters do count: the test above could not pass by accident.
-TEST(NoAllocation, CountersSeeAFirstCall) {
+// Why the default table (a new context's and the NULL context's) does not
+// take an m x k GEMV through its dot-rows kernel, or "" when it does.
+std::string WhyNoDotRows(size_t m, size_t k) {
   qgemm_context* ctx = nullptr;
-  const Counts before = Now();
-  ASSERT_EQ(qgemm_context_create(2, &ctx), QGEMM_OK);
-  const Counts after = Now();
-  EXPECT_GT(after.qgemm, before.qgemm);
-  if (kCountsNew) {
-    EXPECT_GT(after.news, before.news);  // std::thread's state
+  if (qgemm_context_create(1, &ctx) != QGEMM_OK) return qgemm_last_error();
+  std::string why;
+  if (!qgemm::UseDotRows(*ctx->table, m, k)) {
+    why = std::string("the default table (") + ctx->table->isa +
+          ") packs B for a GEMV too (no dot-rows kernel)";
   }
   qgemm_context_destroy(ctx);
+  return why;
 }
+
+// Unpacked GEMV (at most 4 rows of A, B k x n read in place by the dot-rows
+// kernel) on contexts of 1, 2 and 4 threads and the NULL context (0): once
+// a call of 4 rows has grown the scratch, calls of 1 to 4 rows allocate
+// nothing.
+TEST_P(NoAllocation, SecondGemvCallAllocatesNothing) {
+  constexpr size_t kMaxM = 4, kN = 40, kK = 100;
+  const std::string why = WhyNoDotRows(kMaxM, kK);
+  if (!why.empty()) GTEST_SKIP() << why;
+  std::mt19937 rng(4);
+  std::vector<uint8_t> a(kMaxM * kK), b(kK * kN);
+  for (auto& x : a) x = static_cast<uint8_t>(rng());
+  for (auto& x : b) x = static_cast<uint8_t>(rng());
+  std::vector<int32_t> mult(kN, 1 << 30), shift(kN, -9), bias(kN, -40);
+  qgemm_requant rq{};
+  rq.bias = bias.data();
+  rq.multiplier = mult.data();
+  rq.shift = shift.data();
+  rq.per_channel = 1;
+  rq.c_zero_point = 100;
+  rq.c_max = 255;
+  std::vector<uint8_t> c(kMaxM * kN);
+  std::vector<int32_t> c32(kMaxM * kN);
+  for (int threads : {1, 2, 4, 0}) {
+    qgemm_context* ctx = nullptr;
+    if (threads > 0) {
+      ASSERT_EQ(qgemm_context_create(threads, &ctx), QGEMM_OK);
+    }
+    auto calls = [&](size_t m) {
+      return qgemm_u8u8_requant(ctx, m, kN, kK, a.data(), kK, 7, b.data(), kN,
+                                250, &rq, c.data(), kN) == QGEMM_OK &&
+             qgemm_u8u8_s32(ctx, m, kN, kK, a.data(), kK, 7, b.data(), kN, 250,
+                            bias.data(), c32.data(), kN) == QGEMM_OK;
+    };
+    ASSERT_TRUE(calls(kMaxM)) << qgemm_last_error();
+    const uint64_t before = Count();
+    for (int i = 0; i < 3; ++i) {
+      for (size_t m = 1; m <= kMaxM; ++m) {
+        ASSERT_TRUE(calls(m)) << qgemm_last_error();
+      }
+    }
+    EXPECT_EQ(Count() - before, 0u)
+        << (threads > 0 ? std::to_string(threads) + " threads"
+                        : std::string("NULL context"));
+    qgemm_context_destroy(ctx);
+  }
+}
+
+// The counters see qgemm's own allocations: the tests above could not pass
+// because qgemm allocates around them.
+TEST_P(NoAllocation, CountersSeeContextCreate) {
+  qgemm_context* ctx = nullptr;
+  const uint64_t before = Count();
+  ASSERT_EQ(qgemm_context_create(2, &ctx), QGEMM_OK);
+  // qgemm_allocator: the context; operator_new: std::thread's state.
+  EXPECT_GT(Count(), before);
+  qgemm_context_destroy(ctx);
+}
+
+INSTANTIATE_TEST_SUITE_P(Counters, NoAllocation, testing::ValuesIn(kCounters),
+                         CounterName);
 
 // Every operator new inside these entry points fails once in turn: each
 // returns a status (or degrades), and nothing throws.
 TEST(FailingOperatorNew, EntryPointsNeverThrow) {
-  if (!kCountsNew) GTEST_SKIP() << "operator new is not replaced under TSan";
+  if (kWhyNewIsNotCounted != nullptr) {
+    GTEST_SKIP() << "no failure can be injected: " << kWhyNewIsNotCounted;
+  }
   const uint8_t a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {6, 5, 4, 3, 2, 1};
   const int32_t mult = 1 << 30, shift = -1;
   qgemm_requant rq{};
@@ -189,7 +301,10 @@ TEST(FailingOperatorNew, EntryPointsNeverThrow) {
   rq.shift = &shift;
   rq.c_max = 255;
   uint8_t c[4];
+  const uint64_t injected_before = g_injected_new_failures.load();
+  uint64_t last_round_start = 0;
   for (int64_t n = 0; n < 200; ++n) {
+    last_round_start = g_injected_new_failures.load();
     qgemm_context* ctx = nullptr;
     qgemm_status st = QGEMM_OK;
     g_news_until_failure.store(n);
@@ -219,6 +334,10 @@ TEST(FailingOperatorNew, EntryPointsNeverThrow) {
     g_news_until_failure.store(-1);
     qgemm_context_destroy(ctx);
   }
+  // The failures did happen, and the rounds went past the last operator
+  // new of these calls (the last round failed none), so each one failed.
+  EXPECT_GT(g_injected_new_failures.load() - injected_before, 0u);
+  EXPECT_EQ(g_injected_new_failures.load() - last_round_start, 0u);
 }
 
 }  // namespace

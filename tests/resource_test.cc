@@ -9,13 +9,18 @@
 #include <gtest/gtest.h>
 #include <qgemm/qgemm.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <limits>
+#include <ostream>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "dispatch/context.h"
+#include "dispatch/driver.h"
 #include "dispatch/memory.h"
 #include "dispatch/thread_pool.h"
 #include "tests/reference.h"
@@ -119,84 +124,151 @@ TEST_F(AllocationFailure, PackB) {
   qgemm_context_destroy(ctx);
 }
 
+// The calls that grow a fresh context's scratch: each entry point with kM
+// rows, and the unpacked GEMV (m <= 4 rows, B read in place by the table's
+// dot-rows kernel) with either output.
+struct FreshCall {
+  const char* name;
+  size_t m;
+  enum Kind { kRequant, kS32, kPackedRequant } kind;
+  bool gemv;  // must take the dot-rows path (UseDotRows)
+};
+
+const FreshCall kFreshCalls[] = {
+    {"requant", kM, FreshCall::kRequant, false},
+    {"s32", kM, FreshCall::kS32, false},
+    {"packed", kM, FreshCall::kPackedRequant, false},
+    {"gemv_requant", 3, FreshCall::kRequant, true},
+    {"gemv_s32", 1, FreshCall::kS32, true},
+};
+
+void PrintTo(const FreshCall& call, std::ostream* os) { *os << call.name; }
+
+std::string FreshCallName(const testing::TestParamInfo<FreshCall>& info) {
+  return info.param.name;
+}
+
+// C of a call with its first m rows written and the others as filled.
+template <typename T>
+std::vector<T> FirstRows(const std::vector<T>& want, size_t m, T fill) {
+  std::vector<T> c(want.size(), fill);
+  std::copy(want.begin(), want.begin() + static_cast<ptrdiff_t>(m * kN),
+            c.begin());
+  return c;
+}
+
+class AllocationFailureOfCall : public AllocationFailure,
+                                public testing::WithParamInterface<FreshCall> {
+ protected:
+  void SetUp() override {
+    // A new context gets the default table, as the NULL context does.
+    qgemm_context* ctx = nullptr;
+    ASSERT_EQ(qgemm_context_create(1, &ctx), QGEMM_OK);
+    const qgemm::KernelTable& table = *ctx->table;
+    const bool dot_rows = qgemm::UseDotRows(table, GetParam().m, kK);
+    qgemm_context_destroy(ctx);
+    if (GetParam().gemv && !dot_rows) {
+      GTEST_SKIP() << "the default table (" << table.isa
+                   << ") packs B for a GEMV too (no dot-rows kernel)";
+    }
+    ASSERT_EQ(dot_rows, GetParam().gemv) << table.isa;
+    ASSERT_EQ(qgemm_pack_b(nullptr, kK, kN, d_.b.data(), kN, QGEMM_LAYOUT_KN,
+                           200, &packed_),
+              QGEMM_OK);
+  }
+  void TearDown() override {
+    qgemm_packed_b_destroy(packed_);
+    AllocationFailure::TearDown();
+  }
+
+  // Runs the call on ctx (NULL: the calling thread's) into fresh C buffers
+  // filled with kFill; a failed call must leave them so.
+  qgemm_status Call(qgemm_context* ctx) {
+    const FreshCall& call = GetParam();
+    c_u8_.assign(kM * kN, kFillU8);
+    c_s32_.assign(kM * kN, kFillS32);
+    qgemm_status st = QGEMM_INVALID_ARGUMENT;
+    switch (call.kind) {
+      case FreshCall::kRequant:
+        st = qgemm_u8u8_requant(ctx, call.m, kN, kK, d_.a.data(), kK, 4,
+                                d_.b.data(), kN, 200, &d_.rq, c_u8_.data(), kN);
+        break;
+      case FreshCall::kS32:
+        st =
+            qgemm_u8u8_s32(ctx, call.m, kN, kK, d_.a.data(), kK, 4, d_.b.data(),
+                           kN, 200, d_.bias.data(), c_s32_.data(), kN);
+        break;
+      case FreshCall::kPackedRequant:
+        st = qgemm_u8u8_requant_packed(ctx, call.m, d_.a.data(), kK, 4, packed_,
+                                       &d_.rq, c_u8_.data(), kN);
+        break;
+    }
+    if (st != QGEMM_OK) {
+      EXPECT_EQ(c_u8_, std::vector<uint8_t>(kM * kN, kFillU8));
+      EXPECT_EQ(c_s32_, std::vector<int32_t>(kM * kN, kFillS32));
+    }
+    return st;
+  }
+
+  // After the call succeeded: its C is the reference's.
+  void ExpectExactC() const {
+    const FreshCall& call = GetParam();
+    if (call.kind == FreshCall::kS32) {
+      EXPECT_EQ(c_s32_, FirstRows(d_.want_s32, call.m, kFillS32));
+    } else {
+      EXPECT_EQ(c_u8_, FirstRows(d_.want_u8, call.m, kFillU8));
+    }
+  }
+
+  static constexpr uint8_t kFillU8 = 0xEE;
+  static constexpr int32_t kFillS32 = -5;
+  const Data d_;
+  qgemm_packed_b* packed_ = nullptr;
+  std::vector<uint8_t> c_u8_;
+  std::vector<int32_t> c_s32_;
+};
+
 // A first call on a fresh context allocates its scratch; each of those
 // allocations failing leaves C untouched, and the context usable.
-TEST_F(AllocationFailure, CallsOnFreshContexts) {
-  const Data d;
+TEST_P(AllocationFailureOfCall, OnFreshContexts) {
   for (int threads : {1, 2}) {
-    for (int kind = 0; kind < 3; ++kind) {
-      qgemm_packed_b* packed = nullptr;
-      ASSERT_EQ(qgemm_pack_b(nullptr, kK, kN, d.b.data(), kN, QGEMM_LAYOUT_KN,
-                             200, &packed),
+    std::vector<qgemm_context*> contexts;
+    const int failures = FailEachAllocation([&] {
+      qgemm_context* ctx = nullptr;
+      qgemm::FailAllocationAfterForTesting(-1);
+      EXPECT_EQ(qgemm_context_create(threads, &ctx), QGEMM_OK);
+      contexts.push_back(ctx);
+      qgemm::FailAllocationAfterForTesting(
+          static_cast<int64_t>(contexts.size()) - 1);
+      return Call(ctx);
+    });
+    EXPECT_GE(failures, 1) << threads << " threads";
+    ExpectExactC();
+    // Every context that saw a failure still works.
+    for (qgemm_context* ctx : contexts) {
+      std::vector<uint8_t> c(kM * kN);
+      EXPECT_EQ(qgemm_u8u8_requant(ctx, kM, kN, kK, d_.a.data(), kK, 4,
+                                   d_.b.data(), kN, 200, &d_.rq, c.data(), kN),
                 QGEMM_OK);
-      std::vector<qgemm_context*> contexts;
-      std::vector<uint8_t> c_u8;
-      std::vector<int32_t> c_s32;
-      const int failures = FailEachAllocation([&] {
-        qgemm_context* ctx = nullptr;
-        qgemm::FailAllocationAfterForTesting(-1);
-        EXPECT_EQ(qgemm_context_create(threads, &ctx), QGEMM_OK);
-        contexts.push_back(ctx);
-        qgemm::FailAllocationAfterForTesting(
-            static_cast<int64_t>(contexts.size()) - 1);
-        c_u8.assign(kM * kN, 0xEE);
-        c_s32.assign(kM * kN, -5);
-        qgemm_status st;
-        if (kind == 0) {
-          st = qgemm_u8u8_requant(ctx, kM, kN, kK, d.a.data(), kK, 4,
-                                  d.b.data(), kN, 200, &d.rq, c_u8.data(), kN);
-        } else if (kind == 1) {
-          st = qgemm_u8u8_s32(ctx, kM, kN, kK, d.a.data(), kK, 4, d.b.data(),
-                              kN, 200, d.bias.data(), c_s32.data(), kN);
-        } else {
-          st = qgemm_u8u8_requant_packed(ctx, kM, d.a.data(), kK, 4, packed,
-                                         &d.rq, c_u8.data(), kN);
-        }
-        if (st != QGEMM_OK) {
-          EXPECT_EQ(c_u8, std::vector<uint8_t>(kM * kN, 0xEE));
-          EXPECT_EQ(c_s32, std::vector<int32_t>(kM * kN, -5));
-        }
-        return st;
-      });
-      EXPECT_GE(failures, 1) << "kind " << kind;
-      if (kind == 1) {
-        EXPECT_EQ(c_s32, d.want_s32);
-      } else {
-        EXPECT_EQ(c_u8, d.want_u8);
-      }
-      // Every context that saw a failure still works.
-      for (qgemm_context* ctx : contexts) {
-        std::vector<uint8_t> c(kM * kN);
-        EXPECT_EQ(qgemm_u8u8_requant(ctx, kM, kN, kK, d.a.data(), kK, 4,
-                                     d.b.data(), kN, 200, &d.rq, c.data(), kN),
-                  QGEMM_OK);
-        EXPECT_EQ(c, d.want_u8);
-        qgemm_context_destroy(ctx);
-      }
-      qgemm_packed_b_destroy(packed);
+      EXPECT_EQ(c, d_.want_u8);
+      qgemm_context_destroy(ctx);
     }
   }
 }
 
 // The NULL context: each thread makes its own on first use.
-TEST_F(AllocationFailure, NullContextOnAFreshThread) {
-  const Data d;
-  std::vector<uint8_t> c;
+TEST_P(AllocationFailureOfCall, OnTheNullContextOfAFreshThread) {
   const int failures = FailEachAllocation([&] {
     qgemm_status st = QGEMM_OK;
-    std::thread([&] {
-      c.assign(kM * kN, 0xEE);
-      st = qgemm_u8u8_requant(nullptr, kM, kN, kK, d.a.data(), kK, 4,
-                              d.b.data(), kN, 200, &d.rq, c.data(), kN);
-      if (st != QGEMM_OK) {
-        EXPECT_EQ(c, std::vector<uint8_t>(kM * kN, 0xEE));
-      }
-    }).join();
+    std::thread([&] { st = Call(nullptr); }).join();
     return st;
   });
   EXPECT_GE(failures, 1);
-  EXPECT_EQ(c, d.want_u8);
+  ExpectExactC();
 }
+
+INSTANTIATE_TEST_SUITE_P(Calls, AllocationFailureOfCall,
+                         testing::ValuesIn(kFreshCalls), FreshCallName);
 
 size_t ThreadsOfThisProcess() {
   size_t count = 0;

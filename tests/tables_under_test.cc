@@ -29,6 +29,10 @@ std::vector<TableUnderTest> TablesUnderTest() {
   return out;
 }
 
+void PrintTo(const TableUnderTest& t, std::ostream* os) {
+  *os << t.name << (t.emulated ? " (emulated)" : "");
+}
+
 std::string WhyNotRunnable(const TableUnderTest& t) {
   if (t.emulated) {
     // SIMDe builds are compiled with -mavx2 -mfma (tests/CMakeLists.txt).
@@ -51,6 +55,17 @@ std::string UseTable(qgemm_context* ctx, const TableUnderTest& t) {
   const qgemm_status st = qgemm_context_set_isa(ctx, t.isa.c_str());
   if (st != QGEMM_OK) return qgemm_last_error();
   return "";
+}
+
+void PerTableTest::SetUp() {
+  const std::string why = WhyNotRunnable(GetParam());
+  if (!why.empty()) {
+    GTEST_SKIP() << GetParam().name << " cannot run here: " << why;
+  }
+}
+
+std::string TableParamName(const testing::TestParamInfo<TableUnderTest>& info) {
+  return info.param.name;
 }
 
 }  // namespace qgemm_test

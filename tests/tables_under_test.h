@@ -4,8 +4,10 @@
 #ifndef QGEMM_TESTS_TABLES_UNDER_TEST_H_
 #define QGEMM_TESTS_TABLES_UNDER_TEST_H_
 
+#include <gtest/gtest.h>
 #include <qgemm/qgemm.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -22,12 +24,26 @@ struct TableUnderTest {
 
 std::vector<TableUnderTest> TablesUnderTest();
 
+// gtest prints parameters with this (test names in ctest, failure messages).
+void PrintTo(const TableUnderTest& t, std::ostream* os);
+
 // "" when the table can run here, else why not (for GTEST_SKIP).
 std::string WhyNotRunnable(const TableUnderTest& t);
 
 // Points ctx at the table: through qgemm_context_set_isa for a native ISA,
 // directly for an emulated one. Returns "" or the error.
 std::string UseTable(qgemm_context* ctx, const TableUnderTest& t);
+
+// Fixture of a test run once per table (INSTANTIATE_TEST_SUITE_P over
+// TablesUnderTest(), named by TableParamName): a table that cannot run here
+// is skipped with the reason, so each table shows as passed, failed or
+// skipped on its own.
+class PerTableTest : public testing::TestWithParam<TableUnderTest> {
+ protected:
+  void SetUp() override;
+};
+
+std::string TableParamName(const testing::TestParamInfo<TableUnderTest>& info);
 
 }  // namespace qgemm_test
 

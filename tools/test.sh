@@ -27,7 +27,8 @@ fi
 
 echo "=== native build and tests"
 cmake -S . -B build-test -G Ninja -DCMAKE_BUILD_TYPE=Release -DQGEMM_WERROR=ON \
-  -DQGEMM_BUILD_TESTS=ON -DQGEMM_BUILD_TOOLS=ON -DQGEMM_BUILD_BENCH=ON
+  -DQGEMM_BUILD_TESTS=ON -DQGEMM_BUILD_TOOLS=ON -DQGEMM_BUILD_BENCH=ON \
+  -DQGEMM_REQUIRE_TEST_DEPS=ON
 cmake --build build-test -j "$jobs"
 cd build-test
 ctest -j "$jobs" --output-on-failure --timeout 600 || exit 1

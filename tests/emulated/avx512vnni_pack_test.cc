@@ -30,17 +30,7 @@ std::vector<TableUnderTest> VnniTables() {
   return out;
 }
 
-std::string TableName(const testing::TestParamInfo<TableUnderTest>& info) {
-  return info.param.name;
-}
-
-class Avx512VnniPackTest : public testing::TestWithParam<TableUnderTest> {
- protected:
-  void SetUp() override {
-    const std::string why = WhyNotRunnable(GetParam());
-    if (!why.empty()) GTEST_SKIP() << GetParam().name << ": " << why;
-  }
-};
+class Avx512VnniPackTest : public PerTableTest {};
 
 constexpr uint8_t kUnwritten = 0xEE;
 
@@ -216,7 +206,7 @@ TEST_P(Avx512VnniPackTest, EdgesNeverTouchMemoryPastTheMatrices) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Avx512Vnni, Avx512VnniPackTest,
-                         testing::ValuesIn(VnniTables()), TableName);
+                         testing::ValuesIn(VnniTables()), TableParamName);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Avx512VnniPackTest);
 
 }  // namespace
