@@ -95,6 +95,7 @@ const KernelTable kScalarTable = {
     {GemmU8Tile, nullptr},
     {GemmS32Tile, nullptr},
     /*dot_rows_kn=*/nullptr,
+    /*dot_rows_nr=*/0,
 };
 
 }  // namespace qgemm
