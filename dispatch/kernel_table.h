@@ -89,7 +89,7 @@ using ChooseVariantFn = uint32_t (*)(size_t k, size_t n, const uint8_t* b,
 
 using GemmTileFn = void (*)(const TileArgs* args);
 
-// Few rows of A against an unpacked k x n row-major B (k >= 1), for calls
+// Few rows of A against an unpacked k x n row-major B (k, n >= 1), for calls
 // where packing B would cost more than the product (GEMV). The kernel reads
 // B in place, folding za into A, and runs its ISA's output stage itself:
 //   acc[i][j] = sum_k (a[i][k] - za) * b[k][j] + row_offset[i]
