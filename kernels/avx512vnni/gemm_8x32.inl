@@ -444,7 +444,7 @@ inline __m512i RequantizeRow16(__m512i x, const OutputParams16& p) {
 // The packs work within 128-bit lanes: lane L of the packed bytes holds
 // dwords (x0, x1, y0, y1) part L, which VPERMD puts back in column order.
 struct ClampParams {
-  __m512i zero_point;    // int16 lanes
+  __m512i zero_point;  // int16 lanes
   __m512i c_min, c_max;  // uint8 lanes
   __m512i order;         // dword permutation back to column order
 };
@@ -454,8 +454,8 @@ inline ClampParams LoadClampParams(const OutputClamp& c) {
   p.zero_point = _mm512_set1_epi16(static_cast<int16_t>(c.c_zero_point));
   p.c_min = _mm512_set1_epi8(static_cast<char>(c.c_min));
   p.c_max = _mm512_set1_epi8(static_cast<char>(c.c_max));
-  p.order =
-      _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  p.order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7,
+                              11, 15);
   return p;
 }
 
@@ -489,7 +489,8 @@ inline void StoreU8Rows(const TileArgs* t, const __m512i (&acc)[kRows][kVecs],
       const int i1 = i + 1 < kRows ? i + 1 : i;  // in bounds when unused
       y0 = RequantizeRow16<kLeftShift>(acc[i1][0], params[0]);
       if constexpr (kVecs > 1) {
-        y1 = RequantizeRow16<kLeftShift>(acc[i1][kVecs - 1], params[kVecs - 1]);
+        y1 = RequantizeRow16<kLeftShift>(acc[i1][kVecs - 1],
+                                         params[kVecs - 1]);
       }
     }
     const __m512i bytes = NarrowRowPair(x0, x1, y0, y1, clamp);
