@@ -16,8 +16,6 @@
 #include <cstring>
 #include <limits>
 
-#include "kernels/scalar/output_stage.h"
-
 namespace qgemm {
 namespace {
 
@@ -60,6 +58,40 @@ ColumnRequant RequantOfColumn(const OutputSpec& out, size_t j) {
   const size_t q = out.per_channel ? j : 0;
   const int32_t shift = out.shift[q];
   return {out.multiplier[q], shift > 0 ? shift : 0, shift < 0 ? -shift : 0};
+}
+
+// The per-column arrays of a call (kernel_table.h's TileColumns), n_padded
+// entries each in ctx->col_params (grow-only), once per call:
+//   col_offset[j] = bias[j] - za * col_sums[j] + kzz   (mod 2^32)
+// with col_sums null for kernels that fold za into A (no column term).
+// Columns j >= n get no bias and column 0's requantization, so that
+// padding lanes compute on valid parameters. False: out of memory.
+bool ExpandColumns(qgemm_context* ctx, const OutputSpec& out, size_t n,
+                   size_t n_padded, const int32_t* col_sums, uint32_t za,
+                   uint32_t kzz, TileColumns* cols) {
+  if (!ctx->col_params.Reserve(4 * n_padded * sizeof(int32_t))) return false;
+  auto* col_offset = static_cast<int32_t*>(ctx->col_params.data());
+  int32_t* multiplier = col_offset + n_padded;
+  int32_t* left_shift = multiplier + n_padded;
+  int32_t* right_shift = left_shift + n_padded;
+  for (size_t j = 0; j < n_padded; ++j) {
+    const bool real = j < n;
+    const uint32_t bias =
+        (real && out.bias) ? static_cast<uint32_t>(out.bias[j]) : 0;
+    const uint32_t col_term =
+        col_sums ? kzz - za * static_cast<uint32_t>(col_sums[j]) : 0;
+    col_offset[j] = static_cast<int32_t>(bias + col_term);
+    if (out.requantize) {
+      const ColumnRequant r = RequantOfColumn(out, real ? j : 0);
+      multiplier[j] = r.multiplier;
+      left_shift[j] = r.left_shift;
+      right_shift[j] = r.right_shift;
+    } else {
+      multiplier[j] = left_shift[j] = right_shift[j] = 0;
+    }
+  }
+  *cols = {col_offset, multiplier, left_shift, right_shift};
+  return true;
 }
 
 struct PackBState {
@@ -297,30 +329,11 @@ qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   const size_t n_padded = b.num_panels * nr;
   const size_t k = b.k;
 
-  // Per-column parameters, expanded once per call.
-  if (!ctx->col_params.Reserve(4 * n_padded * sizeof(int32_t))) {
-    return QGEMM_OUT_OF_MEMORY;
-  }
-  auto* col_offset = static_cast<int32_t*>(ctx->col_params.data());
-  int32_t* multiplier = col_offset + n_padded;
-  int32_t* left_shift = multiplier + n_padded;
-  int32_t* right_shift = left_shift + n_padded;
   const uint32_t za = a_zero_point, zb = b.zero_point;
   const uint32_t kzz = static_cast<uint32_t>(k) * za * zb;  // mod 2^32
-  for (size_t j = 0; j < n_padded; ++j) {
-    const bool real = j < b.n;
-    const uint32_t bias =
-        (real && out.bias) ? static_cast<uint32_t>(out.bias[j]) : 0;
-    col_offset[j] = static_cast<int32_t>(
-        bias - za * static_cast<uint32_t>(b.col_sums[j]) + kzz);
-    if (out.requantize) {
-      const ColumnRequant r = RequantOfColumn(out, real ? j : 0);
-      multiplier[j] = r.multiplier;
-      left_shift[j] = r.left_shift;
-      right_shift[j] = r.right_shift;
-    } else {
-      multiplier[j] = left_shift[j] = right_shift[j] = 0;
-    }
+  TileColumns cols;
+  if (!ExpandColumns(ctx, out, b.n, n_padded, b.col_sums, za, kzz, &cols)) {
+    return QGEMM_OUT_OF_MEMORY;
   }
 
   // Blocking: an MC-row block of packed A stays in L2 while the NR panels of
@@ -361,10 +374,10 @@ qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   s.nc_panels = nc_panels;
   s.m_blocks = DivCeil(m, mc);
   s.n_blocks = DivCeil(b.num_panels, nc_panels);
-  s.col_offset = col_offset;
-  s.multiplier = multiplier;
-  s.left_shift = left_shift;
-  s.right_shift = right_shift;
+  s.col_offset = cols.col_offset;
+  s.multiplier = cols.multiplier;
+  s.left_shift = cols.left_shift;
+  s.right_shift = cols.right_shift;
 
   const size_t a_block_bytes = DivCeil(mc, mr) * s.a_panel_bytes;
   for (WorkerScratch& w : ctx->workers) {
@@ -386,86 +399,82 @@ constexpr size_t kDotRowsBlock = 2048;
 
 struct DotRowsState {
   qgemm_context* ctx;
-  const KernelTable* table;
-  size_t m, n, k, block;
-  const uint8_t* a;
-  size_t lda;
-  uint8_t za;
-  const uint8_t* b;
-  size_t ldb;
-  uint32_t row_terms[kMaxDotRows];  // zb * sum_k (a[i][k] - za), mod 2^32
-  const OutputSpec* out;
+  DotRowsFn kernel;
+  size_t block;     // columns per task, a multiple of dot_rows_nr
+  size_t c_elem;    // bytes of one element of C
+  DotRowsArgs all;  // the whole call; a task narrows it to its block
+  OutputClamp clamp;
+  int32_t row_offset[kMaxDotRows];  // -zb * sum_k (a[i][k] - za), wraps
 };
 
 void DotRowsTask(void* state, size_t task, int worker) {
   const auto& s = *static_cast<const DotRowsState*>(state);
-  const OutputSpec& out = *s.out;
   const size_t j0 = task * s.block;
-  const size_t cols = std::min(s.block, s.n - j0);
-  const size_t ldo = DivCeil(cols, 32) * 32;
+  DotRowsArgs args = s.all;
+  args.n = std::min(s.block, s.all.n - j0);
+  args.b += j0;
+  args.cols = {s.all.cols.col_offset + j0, s.all.cols.multiplier + j0,
+               s.all.cols.left_shift + j0, s.all.cols.right_shift + j0};
+  args.c = static_cast<uint8_t*>(s.all.c) + j0 * s.c_elem;
   // The worker's A-block scratch holds the sums: no A is packed here.
-  auto* sums = static_cast<int32_t*>(
+  args.scratch = static_cast<int32_t*>(
       s.ctx->workers[static_cast<size_t>(worker)].a_panels.data());
-  s.table->dot_rows_kn(s.m, s.k, cols, s.a, s.lda, s.za, s.b + j0, s.ldb, sums,
-                       ldo);
-  // C = sum (a - za) b - zb sum (a - za) + bias, through the output stage
-  // of docs/design.md (the scalar kernel's, so the bytes are the same).
-  for (size_t jj = 0; jj < cols; ++jj) {
-    const size_t j = j0 + jj;
-    const uint32_t bias = out.bias ? static_cast<uint32_t>(out.bias[j]) : 0;
-    const ColumnRequant r =
-        out.requantize ? RequantOfColumn(out, j) : ColumnRequant{};
-    for (size_t i = 0; i < s.m; ++i) {
-      const auto x = static_cast<int32_t>(
-          static_cast<uint32_t>(sums[i * ldo + jj]) - s.row_terms[i] + bias);
-      if (out.requantize) {
-        static_cast<uint8_t*>(out.c)[i * out.ldc + j] =
-            scalar::Requantize(x, r.multiplier, r.left_shift, r.right_shift,
-                               out.c_zero_point, out.c_min, out.c_max);
-      } else {
-        static_cast<int32_t*>(out.c)[i * out.ldc + j] = x;
-      }
-    }
-  }
+  s.kernel(&args);
 }
 
 }  // namespace
 
 bool UseDotRows(const KernelTable& table, size_t m, size_t k) {
-  return table.dot_rows_kn != nullptr && m >= 1 && m <= kMaxDotRows && k >= 1;
+  return table.dot_rows_kn != nullptr && table.dot_rows_nr != 0 && m >= 1 &&
+         m <= kMaxDotRows && k >= 1;
 }
 
 qgemm_status RunDotRows(qgemm_context* ctx, size_t m, size_t n, size_t k,
                         const uint8_t* a, size_t lda, uint8_t a_zero_point,
                         const uint8_t* b, size_t ldb, uint8_t b_zero_point,
                         const OutputSpec& out) {
+  const KernelTable& t = *ctx->table;
+  const size_t nr = t.dot_rows_nr;
   DotRowsState s;
   s.ctx = ctx;
-  s.table = ctx->table;
-  s.m = m;
-  s.n = n;
-  s.k = k;
-  s.a = a;
-  s.lda = lda;
-  s.za = a_zero_point;
-  s.b = b;
-  s.ldb = ldb;
-  s.out = &out;
+  s.kernel = t.dot_rows_kn;
+  s.c_elem = out.requantize ? 1 : sizeof(int32_t);
+  s.clamp = {out.c_zero_point, out.c_min, out.c_max};
+  // C = sum (a - za) b - zb sum (a - za) + bias: the kernel folds za into A,
+  // so the columns carry only the bias.
+  if (!ExpandColumns(ctx, out, n, DivCeil(n, nr) * nr, /*col_sums=*/nullptr, 0,
+                     0, &s.all.cols)) {
+    return QGEMM_OUT_OF_MEMORY;
+  }
   for (size_t i = 0; i < m; ++i) {
     uint32_t sum = 0;
     for (size_t kk = 0; kk < k; ++kk) {
       sum += static_cast<uint32_t>(a[i * lda + kk]) - a_zero_point;
     }
-    s.row_terms[i] = sum * b_zero_point;
+    s.row_offset[i] = static_cast<int32_t>(0u - sum * b_zero_point);
   }
+  s.all.m = m;
+  s.all.k = k;
+  s.all.n = n;
+  s.all.a = a;
+  s.all.lda = lda;
+  s.all.za = a_zero_point;
+  s.all.b = b;
+  s.all.ldb = ldb;
+  s.all.row_offset = s.row_offset;
+  s.all.clamp = out.requantize ? &s.clamp : nullptr;
+  s.all.c = out.c;
+  s.all.ldc = out.ldc;
+  s.all.scratch = nullptr;  // per worker, in DotRowsTask
   // Blocks no wider than one thread's share, so every thread works.
   const size_t workers = static_cast<size_t>(std::max(ctx->num_threads, 1));
-  s.block = std::min(kDotRowsBlock, DivCeil(DivCeil(n, workers), 32) * 32);
-  const size_t sum_bytes = m * DivCeil(s.block, 32) * 32 * sizeof(int32_t);
+  s.block = std::min(std::max(nr, kDotRowsBlock / nr * nr),
+                     DivCeil(DivCeil(n, workers), nr) * nr);
+  const size_t sum_bytes = m * s.block * sizeof(int32_t);
   for (WorkerScratch& w : ctx->workers) {
     if (!w.a_panels.Reserve(sum_bytes)) return QGEMM_OUT_OF_MEMORY;
   }
-  ParallelFor(ctx, DivCeil(n, s.block), DotRowsTask, &s, s.table);
+  ParallelFor(ctx, DivCeil(n, s.block), DotRowsTask, &s, &t);
   return QGEMM_OK;
 }
 

@@ -89,14 +89,37 @@ using ChooseVariantFn = uint32_t (*)(size_t k, size_t n, const uint8_t* b,
 
 using GemmTileFn = void (*)(const TileArgs* args);
 
-// Few rows of A against an unpacked k x n row-major B (k >= 1), for calls
-// where packing B would cost more than the product (GEMV):
-//   out[i * ldo + j] = sum_k (a[i][k] - za) * b[k][j]   (mod 2^32)
-// for i < m <= kMaxDotRows, j < n. ldo >= n rounded up to 32: the kernel
-// may write sums past column n - 1 up to that bound, never outside B.
-using DotRowsFn = void (*)(size_t m, size_t k, size_t n, const uint8_t* a,
-                           size_t lda, uint8_t za, const uint8_t* b, size_t ldb,
-                           int32_t* out, size_t ldo);
+// Few rows of A against an unpacked k x n row-major B (k, n >= 1), for calls
+// where packing B would cost more than the product (GEMV). The kernel reads
+// B in place, folding za into A, and runs its ISA's output stage itself:
+//   acc[i][j] = sum_k (a[i][k] - za) * b[k][j] + row_offset[i]
+//               + cols.col_offset[j]                          (mod 2^32)
+// which is sum_k (a - za)(b - zb) + bias[j] with
+//   row_offset[i] = -zb * sum_k (a[i][k] - za)   (int32, wraps), m entries
+//   col_offset[j] = bias[j]
+// (no column sums of B are needed). C gets rows [0, m) x columns [0, n):
+// uint8 through the requantization of TileArgs when clamp is not null (the
+// same per-column multiplier / shifts), else acc as int32. i < m <=
+// kMaxDotRows. Let n_round = n rounded up to KernelTable::dot_rows_nr: the
+// four cols arrays hold n_round entries (those past n may hold anything;
+// their lanes are computed and discarded), and scratch holds m * n_round
+// int32 the kernel may use as it likes (its sums). No byte of A or B
+// outside the matrices is read, no byte of C outside them written.
+struct DotRowsArgs {
+  size_t m, k, n;
+  const uint8_t* a;
+  size_t lda;  // bytes
+  uint8_t za;
+  const uint8_t* b;
+  size_t ldb;  // bytes
+  const int32_t* row_offset;
+  TileColumns cols;
+  const OutputClamp* clamp;  // null: int32 C
+  void* c;
+  size_t ldc;  // in elements of C
+  int32_t* scratch;
+};
+using DotRowsFn = void (*)(const DotRowsArgs* args);
 constexpr size_t kMaxDotRows = 4;
 
 constexpr int kMaxKernelVariants = 2;
@@ -120,6 +143,9 @@ struct KernelTable {
   GemmTileFn gemm_s32[kMaxKernelVariants];
   // May be null: such calls pack B like any other.
   DotRowsFn dot_rows_kn;
+  // Column step of dot_rows_kn: the driver's column blocks are multiples of
+  // it, and the cols arrays and scratch are padded to it (DotRowsArgs).
+  uint32_t dot_rows_nr;
 
   // Optional hooks; null (the default) when the ISA needs none.
   //

@@ -3,13 +3,16 @@
 // 1, 2 and 4 threads and the NULL context, against the int64 reference.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "gemm_case.h"
+#include "reference.h"
 #include "tables_under_test.h"
 
 namespace qgemm_test {
@@ -80,39 +83,109 @@ INSTANTIATE_TEST_SUITE_P(AllTables, KernelTest, testing::ValuesIn(AllParams()),
                          ParamName);
 
 // The dot-rows kernel (unpacked GEMV) of each table that has one, called
-// directly against a plain loop: row counts 1..4, odd and even depths, and
-// widths around its 32-column step. B is allocated to its last byte, so
-// the sanitizer builds catch any read past it.
+// directly with the arguments the driver builds (kernel_table.h), against
+// the reference, for uint8 and int32 C: row counts 1..4, odd and even
+// depths, widths around its column step and the 16-column output tiles,
+// per-column parameters with left shifts. B, the column arrays and the
+// scratch are allocated to their last element (the sanitizer builds catch
+// any access past them; column entries past n hold junk the kernel must
+// not let into C), and C rows are padded with sentinels that must survive.
 class DotRowsTest : public PerTableTest {};
 
-TEST_P(DotRowsTest, MatchesPlainSums) {
+TEST_P(DotRowsTest, MatchesReference) {
   const TableUnderTest& t = GetParam();
   if (t.table->dot_rows_kn == nullptr) {
     GTEST_SKIP() << t.name << " has no dot-rows kernel (it packs B)";
   }
+  const size_t nr = t.table->dot_rows_nr;
+  ASSERT_GT(nr, 0u) << t.name;
   std::mt19937 rng(7);
+  const auto random_in = [&rng](int32_t lo, int32_t hi) {
+    return std::uniform_int_distribution<int32_t>(lo, hi)(rng);
+  };
+  constexpr int32_t kJunk = 0x5A5A5A5A;
+  constexpr uint8_t kSentinel = 0xA5;
   for (size_t m = 1; m <= qgemm::kMaxDotRows; ++m) {
     for (size_t k : {1, 2, 3, 8, 65, 130}) {
-      for (size_t n : {1, 5, 31, 32, 33, 64, 95, 100}) {
-        const size_t lda = k + m % 3, ldb = n + k % 5;
-        const uint8_t za = static_cast<uint8_t>(k % 3 == 0 ? 255 : rng());
-        std::vector<uint8_t> a(m * lda), b((k - 1) * ldb + n);
-        for (auto& v : a) v = static_cast<uint8_t>(rng());
-        for (auto& v : b) v = static_cast<uint8_t>(rng());
-        const size_t ldo = (n + 31) / 32 * 32;
-        std::vector<int32_t> out(m * ldo, 0x5A5A5A5A);
-        t.table->dot_rows_kn(m, k, n, a.data(), lda, za, b.data(), ldb,
-                             out.data(), ldo);
-        for (size_t i = 0; i < m; ++i) {
+      for (size_t n : {1, 5, 15, 16, 17, 31, 32, 33, 64, 95, 100}) {
+        for (bool u8 : {true, false}) {
+          const size_t lda = k + m % 3, ldb = n + k % 5, ldc = n + 3;
+          const size_t n_round = (n + nr - 1) / nr * nr;
+          const auto za = static_cast<uint8_t>(k % 3 == 0 ? 255 : rng());
+          const auto zb = static_cast<uint8_t>(rng());
+          std::vector<uint8_t> a(m * lda), b((k - 1) * ldb + n);
+          for (auto& v : a) v = static_cast<uint8_t>(rng());
+          for (auto& v : b) v = static_cast<uint8_t>(rng());
+
+          std::vector<int32_t> bias(n_round, kJunk), mult(n_round, kJunk),
+              left(n_round, kJunk), right(n_round, kJunk), shift(n);
           for (size_t j = 0; j < n; ++j) {
-            uint32_t want = 0;
+            bias[j] = random_in(-(1 << 20), 1 << 20);
+            mult[j] = random_in(1 << 30, INT32_MAX);
+            shift[j] = random_in(-20, 3);
+            left[j] = std::max(shift[j], 0);
+            right[j] = std::max(-shift[j], 0);
+          }
+          qgemm::OutputClamp clamp;
+          clamp.c_zero_point = random_in(0, 255);
+          clamp.c_min = random_in(0, 100);
+          clamp.c_max = random_in(155, 255);
+
+          std::vector<int32_t> row_offset(m);
+          for (size_t i = 0; i < m; ++i) {
+            uint32_t sum = 0;
             for (size_t kk = 0; kk < k; ++kk) {
-              want += (static_cast<uint32_t>(a[i * lda + kk]) - za) *
-                      b[kk * ldb + j];
+              sum += static_cast<uint32_t>(a[i * lda + kk]) - za;
             }
-            ASSERT_EQ(out[i * ldo + j], static_cast<int32_t>(want))
-                << t.name << " m=" << m << " k=" << k << " n=" << n
-                << " i=" << i << " j=" << j;
+            row_offset[i] = static_cast<int32_t>(0u - sum * zb);
+          }
+          std::vector<int32_t> scratch(m * n_round, kJunk);
+          const size_t elem = u8 ? 1 : sizeof(int32_t);
+          std::vector<uint8_t> c(m * ldc * elem, kSentinel);
+
+          qgemm::DotRowsArgs args;
+          args.m = m;
+          args.k = k;
+          args.n = n;
+          args.a = a.data();
+          args.lda = lda;
+          args.za = za;
+          args.b = b.data();
+          args.ldb = ldb;
+          args.row_offset = row_offset.data();
+          args.cols = {bias.data(), mult.data(), left.data(), right.data()};
+          args.clamp = u8 ? &clamp : nullptr;
+          args.c = c.data();
+          args.ldc = ldc;
+          args.scratch = scratch.data();
+          t.table->dot_rows_kn(&args);
+
+          std::vector<int32_t> acc(m * n);
+          RefGemmS32(m, n, k, a.data(), lda, za, b.data(), ldb, false, zb,
+                     bias.data(), acc.data(), n);
+          const std::string where =
+              t.name + " m=" + std::to_string(m) + " k=" + std::to_string(k) +
+              " n=" + std::to_string(n) + (u8 ? " uint8" : " int32");
+          for (size_t i = 0; i < m; ++i) {
+            for (size_t j = 0; j < n; ++j) {
+              const int32_t want = acc[i * n + j];
+              if (u8) {
+                ASSERT_EQ(
+                    c[i * ldc + j],
+                    RefRequantize(want, mult[j], shift[j], clamp.c_zero_point,
+                                  static_cast<uint8_t>(clamp.c_min),
+                                  static_cast<uint8_t>(clamp.c_max)))
+                    << where << " i=" << i << " j=" << j << " acc=" << want;
+              } else {
+                int32_t got;
+                std::memcpy(&got, &c[(i * ldc + j) * elem], sizeof(got));
+                ASSERT_EQ(got, want) << where << " i=" << i << " j=" << j;
+              }
+            }
+            for (size_t byte = n * elem; byte < ldc * elem; ++byte) {
+              ASSERT_EQ(c[i * ldc * elem + byte], kSentinel)
+                  << where << " wrote past column n in row " << i;
+            }
           }
         }
       }

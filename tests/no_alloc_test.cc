@@ -140,6 +140,7 @@ std::string CounterName(const testing::TestParamInfo<Counter>& info) {
 
 TEST_P(NoAllocation, SecondPreparedCallAllocatesNothing) {
   constexpr size_t kM = 33, kN = 40, kK = 100;
+  constexpr size_t kGemvM = 4;  // with unpacked B: the dot-rows path
   std::mt19937 rng(3);
   std::vector<uint8_t> a(kM * kK), b(kN * kK);
   for (auto& x : a) x = static_cast<uint8_t>(rng());
@@ -168,6 +169,9 @@ TEST_P(NoAllocation, SecondPreparedCallAllocatesNothing) {
     ASSERT_EQ(qgemm_u8u8_requant(ctx, kM, kN, kK, a.data(), kK, 1, b.data(), kN,
                                  3, &rq, c.data(), kN),
               QGEMM_OK);
+    ASSERT_EQ(qgemm_u8u8_requant(ctx, kGemvM, kN, kK, a.data(), kK, 1, b.data(),
+                                 kN, 3, &rq, c.data(), kN),
+              QGEMM_OK);
     const uint64_t before = Count();
     for (int i = 0; i < 3; ++i) {
       ASSERT_EQ(qgemm_u8u8_requant_packed(ctx, kM, a.data(), kK, 1, packed, &rq,
@@ -183,6 +187,14 @@ TEST_P(NoAllocation, SecondPreparedCallAllocatesNothing) {
       // Unpacked B of the same shape reuses the context's B scratch.
       ASSERT_EQ(qgemm_u8u8_requant(ctx, kM, kN, kK, a.data(), kK, 1, b.data(),
                                    kN, 3, &rq, c.data(), kN),
+                QGEMM_OK);
+      // Few rows against unpacked B: column parameters and sums come from
+      // the same grown scratch.
+      ASSERT_EQ(qgemm_u8u8_requant(ctx, kGemvM, kN, kK, a.data(), kK, 1,
+                                   b.data(), kN, 3, &rq, c.data(), kN),
+                QGEMM_OK);
+      ASSERT_EQ(qgemm_u8u8_s32(ctx, 1, kN, kK, a.data(), kK, 1, b.data(), kN, 3,
+                               bias.data(), c32.data(), kN),
                 QGEMM_OK);
     }
     EXPECT_EQ(Count() - before, 0u) << threads << " threads";

@@ -1,5 +1,8 @@
-// AVX2 dot-rows kernel for few rows of A against an unpacked k x n B:
-//   out[i][j] = sum_k (a[i][k] - za) * b[k][j]   (mod 2^32), i < m <= 4.
+// AVX2 dot-rows kernel for few rows of A against an unpacked k x n B, the
+// DotRowsFn of kernel_table.h (also avx512vnni's): first the sums
+//   sums[i][j] = sum_k (a[i][k] - za) * b[k][j]   (mod 2^32), i < m <= 4,
+// into the scratch, then the output stage of the 6x16 tiles
+// (output_stage.h) on them, 16 columns at a time, into C.
 // The driver uses it where packing B would cost more than the product (a
 // GEMV packs all of B to use each byte once): B is read in place, a pair of
 // depth rows at a time along their whole width, which the prefetchers
@@ -14,9 +17,10 @@
 //     out[i][8q..8q+7] += vpmaddwd(p_q, A_i)           q = 0..3
 // vpmaddwd multiplies signed int16: |a - za| <= 255 and 0 <= b <= 255, so
 // each pair sum is at most 2 * 255 * 255 = 130050 in magnitude, exact in
-// int32; vpaddd wraps like the accumulator (docs/design.md, "Accumulation").
-// Folding za into A is why no column sums of B are needed: the driver
-// subtracts zb * sum_k (a[i][k] - za) and adds the bias.
+// int32; vpaddd wraps like the accumulator (docs/design.md,
+// "Accumulation"). Folding za into A is why no column sums of B are needed:
+// the driver's row_offset subtracts zb * sum_k (a[i][k] - za) and
+// col_offset adds the bias.
 // An odd last depth row pairs with zeros; the last n % 32 columns go
 // through a zero-padded copy, so no byte outside B is read.
 #include <immintrin.h>
@@ -24,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/avx2/output_stage.h"
 #include "kernels/avx2/pack.h"
 
 namespace qgemm {
@@ -68,9 +73,12 @@ inline void Accumulate32(__m256i x0, __m256i x1, const __m256i (&pairs)[4],
   }
 }
 
+// The sums of kRows rows over all k, n columns, into out (row stride ldo,
+// written up to n rounded up to 32).
 template <int kRows>
-void DotRows(size_t k, size_t n, const uint8_t* a, size_t lda, uint8_t za,
-             const uint8_t* b, size_t ldb, int32_t* out, size_t ldo) {
+void AccumulateSums(size_t k, size_t n, const uint8_t* a, size_t lda,
+                    uint8_t za, const uint8_t* b, size_t ldb, int32_t* out,
+                    size_t ldo) {
   const size_t n_full = n / 32 * 32, tail = n - n_full;
   for (int i = 0; i < kRows; ++i) {
     std::memset(out + static_cast<size_t>(i) * ldo, 0,
@@ -117,20 +125,57 @@ void DotRows(size_t k, size_t n, const uint8_t* a, size_t lda, uint8_t za,
   }
 }
 
+// C from the sums (row stride ldo), 16 columns per output-stage call.
+template <int kRows, bool kU8>
+void StoreC(const DotRowsArgs& d, const int32_t* sums, size_t ldo) {
+  TileArgs t{};
+  t.row_offset = d.row_offset;
+  t.clamp = d.clamp;
+  t.ldc = d.ldc;
+  t.m_eff = kRows;
+  for (size_t j = 0; j < d.n; j += 16) {
+    Tile16 acc;
+    for (int i = 0; i < kRows; ++i) {
+      const int32_t* row = sums + static_cast<size_t>(i) * ldo + j;
+      acc[i][0] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row));
+      acc[i][1] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 8));
+    }
+    t.cols = {d.cols.col_offset + j, d.cols.multiplier + j,
+              d.cols.left_shift + j, d.cols.right_shift + j};
+    t.n_eff = d.n - j < 16 ? d.n - j : 16;
+    if (kU8) {
+      t.c = static_cast<uint8_t*>(d.c) + j;
+      StoreTileU8<kRows>(t, acc);
+    } else {
+      t.c = static_cast<int32_t*>(d.c) + j;
+      StoreTileS32<kRows>(t, acc);
+    }
+  }
+}
+
+template <int kRows>
+void DotRows(const DotRowsArgs& d) {
+  const size_t ldo = (d.n + kDotRowsNR - 1) / kDotRowsNR * kDotRowsNR;
+  AccumulateSums<kRows>(d.k, d.n, d.a, d.lda, d.za, d.b, d.ldb, d.scratch, ldo);
+  if (d.clamp != nullptr) {
+    StoreC<kRows, true>(d, d.scratch, ldo);
+  } else {
+    StoreC<kRows, false>(d, d.scratch, ldo);
+  }
+}
+
 }  // namespace
 
-void DotRowsKN(size_t m, size_t k, size_t n, const uint8_t* a, size_t lda,
-               uint8_t za, const uint8_t* b, size_t ldb, int32_t* out,
-               size_t ldo) {
-  switch (m) {
+void DotRowsKN(const DotRowsArgs* args) {
+  switch (args->m) {
     case 1:
-      return DotRows<1>(k, n, a, lda, za, b, ldb, out, ldo);
+      return DotRows<1>(*args);
     case 2:
-      return DotRows<2>(k, n, a, lda, za, b, ldb, out, ldo);
+      return DotRows<2>(*args);
     case 3:
-      return DotRows<3>(k, n, a, lda, za, b, ldb, out, ldo);
+      return DotRows<3>(*args);
     default:
-      return DotRows<4>(k, n, a, lda, za, b, ldb, out, ldo);
+      return DotRows<4>(*args);
   }
 }
 

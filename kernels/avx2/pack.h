@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dispatch/kernel_table.h"
+
 namespace qgemm {
 namespace avx2 {
 
@@ -21,10 +23,10 @@ constexpr uint32_t kNarrowVariant = 1;
 
 size_t APanelBytes(size_t k_padded);
 size_t BPanelBytes(size_t k_padded);
-// dot_rows_4x32.cc: DotRowsFn of kernel_table.h.
-void DotRowsKN(size_t m, size_t k, size_t n, const uint8_t* a, size_t lda,
-               uint8_t za, const uint8_t* b, size_t ldb, int32_t* out,
-               size_t ldo);
+// dot_rows_4x32.cc: DotRowsFn of kernel_table.h, columns in steps of
+// kDotRowsNR.
+constexpr uint32_t kDotRowsNR = 32;
+void DotRowsKN(const DotRowsArgs* args);
 uint32_t ChooseVariant(size_t k, size_t n, const uint8_t* b, size_t ldb,
                        int nk_layout);
 void PackAPanel(uint32_t variant, size_t k, size_t m_eff, const uint8_t* a,

@@ -585,6 +585,7 @@ const KernelTable kTable = {
     // instruction: AVX2's kernel serves (every AVX-512 CPU runs AVX2; the
     // function is compiled in its own AVX2 translation unit).
     /*dot_rows_kn=*/avx2::DotRowsKN,
+    /*dot_rows_nr=*/avx2::kDotRowsNR,
 };
 }  // namespace QGEMM_AVX512VNNI_NAMESPACE
 

@@ -1,6 +1,9 @@
 // NEON dot-rows kernel for few rows of A against an unpacked k x n B
-// (aarch64, and armv7 with -mfpu=neon): the DotRowsFn of kernel_table.h,
-//   out[i][j] = sum_k (a[i][k] - za) * b[k][j]   (mod 2^32), i < m <= 4.
+// (aarch64, and armv7 with -mfpu=neon): the DotRowsFn of kernel_table.h
+// (also neondot's). First the sums
+//   sums[i][j] = sum_k (a[i][k] - za) * b[k][j]   (mod 2^32), i < m <= 4,
+// into the scratch, then the NEON output stage (output_stage.h) on them,
+// 16 columns at a time, into C.
 // The driver uses it where packing B would cost more than the product
 // (GEMV): B is read in place, four depth rows at a time along their width.
 //
@@ -11,17 +14,17 @@
 //                                                 int32x4 = 16 columns
 // |a - za| <= 255 fits int16 and every product is at most 65025 in
 // magnitude, exact in int32; the adds wrap like the accumulator
-// (docs/design.md, "Accumulation").
-// The za fold leaves only zb * sum_k (a - za) and the bias to the driver,
-// no column sums of B. A depth tail of fewer than 4 rows takes them one by
-// one; the last n % 16 columns go through a zero-padded copy, so no byte
-// outside B is read.
+// (docs/design.md, "Accumulation"). The za fold leaves only zb * sum_k (a - za)
+// (the driver's row_offset) and the bias (col_offset), no column sums of B. A
+// depth tail of fewer than 4 rows takes them one by one; the last n % 16
+// columns go through a zero-padded copy, so no byte outside B is read.
 #include <arm_neon.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/neon/output_stage.h"
 #include "kernels/neon/pack.h"
 
 namespace qgemm {
@@ -86,28 +89,47 @@ void AccumulateRows(size_t m, size_t n, const uint8_t* b, size_t ldb,
 
 }  // namespace
 
-void DotRowsKN(size_t m, size_t k, size_t n, const uint8_t* a, size_t lda,
-               uint8_t za, const uint8_t* b, size_t ldb, int32_t* out,
-               size_t ldo) {
-  const size_t padded = (n + 15) / 16 * 16;
+void DotRowsKN(const DotRowsArgs* args) {
+  const DotRowsArgs& d = *args;
+  const size_t m = d.m, k = d.k, n = d.n;
+  const size_t ldo = (n + kDotRowsNR - 1) / kDotRowsNR * kDotRowsNR;
+  int32_t* sums = d.scratch;
   for (size_t i = 0; i < m; ++i) {
-    std::memset(out + i * ldo, 0, padded * sizeof(int32_t));
+    std::memset(sums + i * ldo, 0, ldo * sizeof(int32_t));
   }
   int16_t coef[4][4] = {};
   size_t kk = 0;
   for (; kk + 4 <= k; kk += 4) {
     for (size_t i = 0; i < m; ++i) {
       for (size_t r = 0; r < 4; ++r) {
-        coef[i][r] = static_cast<int16_t>(a[i * lda + kk + r] - za);
+        coef[i][r] = static_cast<int16_t>(d.a[i * d.lda + kk + r] - d.za);
       }
     }
-    AccumulateRows<4>(m, n, b + kk * ldb, ldb, coef, out, ldo);
+    AccumulateRows<4>(m, n, d.b + kk * d.ldb, d.ldb, coef, sums, ldo);
   }
   for (; kk < k; ++kk) {
     for (size_t i = 0; i < m; ++i) {
-      coef[i][0] = static_cast<int16_t>(a[i * lda + kk] - za);
+      coef[i][0] = static_cast<int16_t>(d.a[i * d.lda + kk] - d.za);
     }
-    AccumulateRows<1>(m, n, b + kk * ldb, ldb, coef, out, ldo);
+    AccumulateRows<1>(m, n, d.b + kk * d.ldb, d.ldb, coef, sums, ldo);
+  }
+
+  TileArgs t{};
+  t.row_offset = d.row_offset;
+  t.clamp = d.clamp;
+  t.ldc = d.ldc;
+  t.m_eff = m;
+  const size_t elem = d.clamp != nullptr ? 1 : sizeof(int32_t);
+  for (size_t j = 0; j < n; j += kDotRowsNR) {
+    t.cols = {d.cols.col_offset + j, d.cols.multiplier + j,
+              d.cols.left_shift + j, d.cols.right_shift + j};
+    t.c = static_cast<uint8_t*>(d.c) + j * elem;
+    t.n_eff = n - j < kDotRowsNR ? n - j : kDotRowsNR;
+    if (d.clamp != nullptr) {
+      StoreTileU8<kDotRowsNR>(sums + j, ldo, t);
+    } else {
+      StoreTileS32<kDotRowsNR>(sums + j, ldo, t);
+    }
   }
 }
 

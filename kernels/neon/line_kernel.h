@@ -32,13 +32,13 @@ struct LineKernel {
   static void GemmU8Tile(const TileArgs* t) {
     int32_t sums[kMR * kNR];
     kAccumulate(*t, sums);
-    StoreTileU8<kNR>(sums, *t);
+    StoreTileU8<kNR>(sums, kNR, *t);
   }
 
   static void GemmS32Tile(const TileArgs* t) {
     int32_t sums[kMR * kNR];
     kAccumulate(*t, sums);
-    StoreTileS32<kNR>(sums, *t);
+    StoreTileS32<kNR>(sums, kNR, *t);
   }
 
   static size_t APanelBytes(size_t k_padded) { return kMR * k_padded; }
@@ -77,7 +77,8 @@ struct LineKernel {
             /*b_packed_offset=*/{0, 0},
             {GemmU8Tile, nullptr},
             {GemmS32Tile, nullptr},
-            /*dot_rows_kn=*/DotRowsKN};
+            /*dot_rows_kn=*/DotRowsKN,
+            /*dot_rows_nr=*/kDotRowsNR};
   }
 };
 

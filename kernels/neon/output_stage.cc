@@ -47,7 +47,7 @@ int32x4_t OffsetSums(const int32_t* sums, int32x4_t row_offset,
 }  // namespace
 
 template <size_t NR>
-void StoreTileU8(const int32_t* sums, const TileArgs& t) {
+void StoreTileU8(const int32_t* sums, size_t ld_sums, const TileArgs& t) {
   static_assert(NR % 4 == 0 && NR <= 16, "whole vectors, one row in 16 bytes");
   constexpr size_t kVecs = NR / 4;
   const TileColumns& cols = t.cols;
@@ -66,7 +66,7 @@ void StoreTileU8(const int32_t* sums, const TileArgs& t) {
     const int32x4_t row_offset = vdupq_n_s32(t.row_offset[i]);
     uint16x4_t narrowed[kVecs];
     for (size_t v = 0; v < kVecs; ++v) {
-      int32x4_t x = OffsetSums(sums + i * NR + 4 * v, row_offset,
+      int32x4_t x = OffsetSums(sums + i * ld_sums + 4 * v, row_offset,
                                cols.col_offset + 4 * v);
       x = vqshlq_s32(x, left_shift[v]);
       x = vqrdmulhq_s32(x, multiplier[v]);
@@ -95,7 +95,7 @@ void StoreTileU8(const int32_t* sums, const TileArgs& t) {
 }
 
 template <size_t NR>
-void StoreTileS32(const int32_t* sums, const TileArgs& t) {
+void StoreTileS32(const int32_t* sums, size_t ld_sums, const TileArgs& t) {
   static_assert(NR % 4 == 0, "whole vectors");
   auto* c = static_cast<int32_t*>(t.c);
   for (size_t i = 0; i < t.m_eff; ++i) {
@@ -103,7 +103,7 @@ void StoreTileS32(const int32_t* sums, const TileArgs& t) {
     int32_t* c_row = c + i * t.ldc;
     for (size_t j = 0; j < NR && j < t.n_eff; j += 4) {
       const int32x4_t x =
-          OffsetSums(sums + i * NR + j, row_offset, t.cols.col_offset + j);
+          OffsetSums(sums + i * ld_sums + j, row_offset, t.cols.col_offset + j);
       if (j + 4 <= t.n_eff) {
         vst1q_s32(c_row + j, x);
       } else {
@@ -115,10 +115,12 @@ void StoreTileS32(const int32_t* sums, const TileArgs& t) {
   }
 }
 
-template void StoreTileU8<4>(const int32_t*, const TileArgs&);
-template void StoreTileU8<12>(const int32_t*, const TileArgs&);
-template void StoreTileS32<4>(const int32_t*, const TileArgs&);
-template void StoreTileS32<12>(const int32_t*, const TileArgs&);
+template void StoreTileU8<4>(const int32_t*, size_t, const TileArgs&);
+template void StoreTileU8<12>(const int32_t*, size_t, const TileArgs&);
+template void StoreTileU8<16>(const int32_t*, size_t, const TileArgs&);
+template void StoreTileS32<4>(const int32_t*, size_t, const TileArgs&);
+template void StoreTileS32<12>(const int32_t*, size_t, const TileArgs&);
+template void StoreTileS32<16>(const int32_t*, size_t, const TileArgs&);
 
 }  // namespace neon
 }  // namespace qgemm

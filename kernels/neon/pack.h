@@ -19,6 +19,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dispatch/kernel_table.h"
+
 namespace qgemm {
 namespace neon {
 
@@ -45,10 +47,10 @@ void PackColumnLines<4>(size_t lines, size_t k, size_t lines_eff,
                         const uint8_t* src, size_t ld, uint8_t* panel,
                         int32_t* sums);
 
-// dot_rows_4x16.cc: the DotRowsFn of kernel_table.h (also neondot's).
-void DotRowsKN(size_t m, size_t k, size_t n, const uint8_t* a, size_t lda,
-               uint8_t za, const uint8_t* b, size_t ldb, int32_t* out,
-               size_t ldo);
+// dot_rows_4x16.cc: the DotRowsFn of kernel_table.h (also neondot's),
+// columns in steps of kDotRowsNR.
+constexpr uint32_t kDotRowsNR = 16;
+void DotRowsKN(const DotRowsArgs* args);
 
 }  // namespace neon
 }  // namespace qgemm

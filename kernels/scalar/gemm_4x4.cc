@@ -97,6 +97,7 @@ const KernelTable kTable = {
     {GemmU8Tile, nullptr},
     {GemmS32Tile, nullptr},
     /*dot_rows_kn=*/nullptr,
+    /*dot_rows_nr=*/0,
 };
 }  // namespace scalar
 
