@@ -182,8 +182,9 @@ using avx2::kNR;
 
 // clang-format on
 
-// Fills acc[0..5][0..1] with the tile's sum over the whole depth; rows
-// >= kRows are zero.
+// Fills acc[0..kRows)[0..1] with the tile's sum over the whole depth plus
+// its row and column offsets (output_stage_6x16.inl); the other rows are
+// zero.
 template <bool kNarrow>
 struct DepthLoop {
   template <int kRows>
@@ -223,6 +224,7 @@ struct DepthLoop {
         QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS6, 6, "");
       }
     }
+    AddTileOffsets<kRows>(t, acc);
   }
 };
 

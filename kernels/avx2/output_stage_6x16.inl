@@ -18,11 +18,13 @@
 //      ...        ...             ...
 //     row 5  [ acc[5][0] ]   [ acc[5][1] ]
 //
-// acc holds sum_k a[i][k] * b'[k][j] (mod 2^32) as kernel_table.h states;
-// the output stage adds row_offset[i] + col_offset[j] first.
+// The depth loop leaves the exact int32 value of the tile in acc (wrapping
+// vpaddd, modulo 2^32 as kernel_table.h states):
+//   x = sum_k a[i][k] * b'[k][j] + row_offset[i] + col_offset[j]
+// either by adding the offsets after its loop (AddTileOffsets) or by
+// starting its accumulators from them, which saves the output stage 12 adds.
 //
 // Output stage (DESIGN.md), 8 columns per ymm, per-column parameters:
-//   x = acc + row_offset[i] + col_offset[j]                    (vpaddd, wraps)
 //   saturating x * 2^left: vpsllvd, and where vpsravd does not give x back
 //     the product left int32, so x = x < 0 ? INT32_MIN : INT32_MAX
 //   SRDHM(x, M0) = floor((x*M0 + 2^30) / 2^31), which equals gemmlowp's
@@ -64,7 +66,6 @@ __m256i Constant(const void* p) {
 
 // Output-stage constants of 8 columns.
 struct Columns8 {
-  __m256i offset;     // col_offset
   __m256i mult_even;  // M0 (vpmuldq reads the even lanes)
   __m256i mult_odd;   // M0 of the odd lanes, moved to the even lanes
   __m256i mult_min;   // all ones where M0 == INT32_MIN
@@ -79,7 +80,6 @@ Columns8 LoadColumns8(const TileColumns& c, size_t j) {
   const auto load = [j](const int32_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + j));
   };
-  s.offset = load(c.col_offset);
   s.mult_even = load(c.multiplier);
   s.mult_odd = _mm256_srli_epi64(s.mult_even, 32);
   s.mult_min = _mm256_cmpeq_epi32(s.mult_even, Constant(kInt32Min));
@@ -92,8 +92,8 @@ Columns8 LoadColumns8(const TileColumns& c, size_t j) {
 }
 
 // DESIGN.md's output stage on 8 lanes up to the zero point and clamp (done
-// on the packed bytes, see GemmU8Tile); x already holds the int32 sum with
-// the row and column offsets. kGeneral = false skips the steps that are the
+// on the packed bytes, see StoreU8); x already holds the int32 sum with the
+// row and column offsets. kGeneral = false skips the steps that are the
 // identity when no column has a left shift and no multiplier is INT32_MIN
 // (the tile checks; the API rejects negative multipliers anyway).
 template <bool kGeneral>
@@ -180,19 +180,15 @@ __attribute__((always_inline)) inline void StoreU8(const TileArgs& t,
 #pragma GCC unroll 3
   for (int i = 0; i < kRows; i += 2) {
     const int i1 = i + 1 < kRows ? i + 1 : i;
-    const __m256i r0 = _mm256_set1_epi32(t.row_offset[i]);
-    const __m256i r1 = _mm256_set1_epi32(t.row_offset[i1]);
-    const auto out = [&](__m256i a, __m256i r, const Columns8& cs)
-        __attribute__((always_inline)) {
-      return Requantize8<kGeneral>(
-          _mm256_add_epi32(_mm256_add_epi32(a, r), cs.offset), cs);
-    };
     const __m256i w0 = _mm256_adds_epi16(
-        _mm256_packs_epi32(out(acc[i][0], r0, c0), out(acc[i][1], r0, c1)), zc);
+        _mm256_packs_epi32(Requantize8<kGeneral>(acc[i][0], c0),
+                           Requantize8<kGeneral>(acc[i][1], c1)),
+        zc);
     const __m256i w1 =
-        i1 != i ? _mm256_adds_epi16(_mm256_packs_epi32(out(acc[i1][0], r1, c0),
-                                                       out(acc[i1][1], r1, c1)),
-                                    zc)
+        i1 != i ? _mm256_adds_epi16(
+                      _mm256_packs_epi32(Requantize8<kGeneral>(acc[i1][0], c0),
+                                         Requantize8<kGeneral>(acc[i1][1], c1)),
+                      zc)
                 : w0;
     const __m256i clamped = _mm256_min_epu8(
         _mm256_max_epu8(_mm256_packus_epi16(w0, w1), c_min), c_max);
@@ -204,10 +200,28 @@ __attribute__((always_inline)) inline void StoreU8(const TileArgs& t,
   }
 }
 
+// For depth loops that sum from zero: adds row_offset[i] + col_offset[j] to
+// rows [0, kRows) of the raw sums.
+template <int kRows>
+__attribute__((always_inline)) inline void AddTileOffsets(
+    const TileArgs& t, __m256i (&acc)[6][2]) {
+  const __m256i off0 =
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.cols.col_offset));
+  const __m256i off1 = _mm256_loadu_si256(
+      reinterpret_cast<const __m256i*>(t.cols.col_offset + 8));
+#pragma GCC unroll 6
+  for (int i = 0; i < kRows; ++i) {
+    const __m256i r = _mm256_set1_epi32(t.row_offset[i]);
+    acc[i][0] = _mm256_add_epi32(_mm256_add_epi32(acc[i][0], r), off0);
+    acc[i][1] = _mm256_add_epi32(_mm256_add_epi32(acc[i][1], r), off1);
+  }
+}
+
 // The table entries of a 6x16 kernel. DepthLoop::Run<kRows>(t, acc) fills
-// acc[0..kRows)[0..1] with the tile's sums over the whole depth (the other
-// rows may hold anything). Rows are a compile-time constant of each
-// instantiation: a partial tile computes only its m_eff rows.
+// acc[0..kRows)[0..1] with the tile's exact values, offsets included (see
+// the top of this file; the other rows may hold anything). Rows are a
+// compile-time constant of each instantiation: a partial tile computes only
+// its m_eff rows.
 template <class DepthLoop>
 struct Tile6x16 {
   template <int kRows>
@@ -232,10 +246,6 @@ struct Tile6x16 {
     __m256i acc[6][2];
     DepthLoop::template Run<kRows>(t, acc);
 
-    const __m256i off0 =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.cols.col_offset));
-    const __m256i off1 = _mm256_loadu_si256(
-        reinterpret_cast<const __m256i*>(t.cols.col_offset + 8));
     const __m256i n = _mm256_set1_epi32(static_cast<int32_t>(t.n_eff));
     const __m256i mask0 =
         _mm256_cmpgt_epi32(n, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -244,9 +254,8 @@ struct Tile6x16 {
     auto* c = static_cast<int32_t*>(t.c);
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
-      const __m256i r = _mm256_set1_epi32(t.row_offset[i]);
-      const __m256i v0 = _mm256_add_epi32(_mm256_add_epi32(acc[i][0], r), off0);
-      const __m256i v1 = _mm256_add_epi32(_mm256_add_epi32(acc[i][1], r), off1);
+      const __m256i v0 = acc[i][0];
+      const __m256i v1 = acc[i][1];
       int32_t* row = c + i * t.ldc;
       if (t.n_eff >= 16) {
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(row), v0);

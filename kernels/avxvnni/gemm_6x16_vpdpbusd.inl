@@ -73,8 +73,9 @@
 //         = sum a b - zb rowsum(A) - za colsum(B) + K za zb
 //         = sum a b' + ob rowsum(A) - zb rowsum(A) - za colsum(B) + K za zb
 //         = acc + row_offset + col_offset,
-//     which is what dispatch/kernel_table.h states; the output stage adds
-//     them with wrapping vpaddd, as the reference does.
+//     which is what dispatch/kernel_table.h states. The accumulators start
+//     from row_offset + col_offset (wrapping vpaddd, as the reference
+//     does), so the loop ends with that value.
 
 #include <cstddef>
 #include <cstdint>
@@ -132,10 +133,12 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
 //
 // A 1- or 2-row tile would leave only 2 or 4 VPDPBUSD chains, each waiting
 // on its own previous result (latency 4-5 cycles on current cores) where 8
-// to 10 independent ones keep two units busy. They use the accumulators of
-// rows 2 and 3 for the second quad of each block and add the halves at the
-// end. Those loops stream B (GEMV): they ask for it 8 KiB ahead, as the
-// avx2 kernel's do.
+// to 10 independent ones keep two units busy. They split the depth over the
+// idle accumulators of the rows they lack: the 2-row loop puts the second
+// quad of each block into rows 2 and 3's; the 1-row loop takes two blocks
+// per step and puts its four quads into rows 0, 2, 3 and 4's (8 chains).
+// The parts are added at the end. These loops stream B (GEMV): they ask for
+// it 8 KiB ahead, as the avx2 kernel's do.
 struct DepthLoop {
   template <int kRows>
   __attribute__((always_inline)) static void Run(const TileArgs& t,
@@ -144,11 +147,72 @@ struct DepthLoop {
     constexpr bool kSplitDepth = kRows <= 2;
     const auto* a = static_cast<const uint8_t*>(t.a_panel);
     const auto* b = static_cast<const uint8_t*>(t.b_panel);
+    // Accumulators start from row_offset[i] + col_offset[j] (wrapping, like
+    // everything after them), so the output stage need not add them.
     const __m256i zero = _mm256_setzero_si256();
+    const __m256i off0 =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.cols.col_offset));
+    const __m256i off1 = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(t.cols.col_offset + 8));
     __m256i c00 = zero, c01 = zero, c10 = zero, c11 = zero;
     __m256i c20 = zero, c21 = zero, c30 = zero, c31 = zero;
     __m256i c40 = zero, c41 = zero, c50 = zero, c51 = zero;
-    for (size_t n = t.k_padded / kKR; n != 0; --n) {
+#define QGEMM_START_ROW(i, acc0, acc1)                        \
+  if constexpr (kRows > (i)) {                                \
+    const __m256i row = _mm256_set1_epi32(t.row_offset[(i)]); \
+    (acc0) = _mm256_add_epi32(row, off0);                     \
+    (acc1) = _mm256_add_epi32(row, off1);                     \
+  }
+    QGEMM_START_ROW(0, c00, c01)
+    QGEMM_START_ROW(1, c10, c11)
+    QGEMM_START_ROW(2, c20, c21)
+    QGEMM_START_ROW(3, c30, c31)
+    QGEMM_START_ROW(4, c40, c41)
+    QGEMM_START_ROW(5, c50, c51)
+#undef QGEMM_START_ROW
+    size_t n = t.k_padded / kKR;
+    if constexpr (kRows == 1) {
+// Quad q of the 1-row panel (4 bytes each, contiguous) against B's.
+#define QGEMM_ONE_ROW_QUAD(q, acc0, acc1)                                    \
+  {                                                                          \
+    int32_t quad;                                                            \
+    std::memcpy(&quad, a + 4 * (q), sizeof quad);                            \
+    const __m256i av = _mm256_set1_epi32(quad);                              \
+    (acc0) = _mm256_dpbusd_avx_epi32(                                        \
+        (acc0), av,                                                          \
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * (q)))); \
+    (acc1) = _mm256_dpbusd_avx_epi32(                                        \
+        (acc1), av,                                                          \
+        _mm256_loadu_si256(                                                  \
+            reinterpret_cast<const __m256i*>(b + 64 * (q) + 32)));           \
+  }
+      for (; n >= 2; n -= 2) {
+        for (int line = 0; line < 4; ++line) {
+          _mm_prefetch(reinterpret_cast<const char*>(b) + 8192 + 64 * line,
+                       _MM_HINT_T0);
+        }
+        QGEMM_ONE_ROW_QUAD(0, c00, c01)
+        QGEMM_ONE_ROW_QUAD(1, c20, c21)
+        QGEMM_ONE_ROW_QUAD(2, c30, c31)
+        QGEMM_ONE_ROW_QUAD(3, c40, c41)
+        a += 2 * kKR;
+        b += 2 * kKR * kNR;
+        __asm__(""
+                : "+x"(c00), "+x"(c01), "+x"(c20), "+x"(c21), "+x"(c30),
+                  "+x"(c31), "+x"(c40), "+x"(c41));
+      }
+      if (n != 0) {
+        QGEMM_ONE_ROW_QUAD(0, c00, c01)
+        QGEMM_ONE_ROW_QUAD(1, c20, c21)
+        n = 0;
+      }
+#undef QGEMM_ONE_ROW_QUAD
+      c00 = _mm256_add_epi32(_mm256_add_epi32(c00, c20),
+                             _mm256_add_epi32(c30, c40));
+      c01 = _mm256_add_epi32(_mm256_add_epi32(c01, c21),
+                             _mm256_add_epi32(c31, c41));
+    }
+    for (; n != 0; --n) {
       if constexpr (kSplitDepth) {
         _mm_prefetch(reinterpret_cast<const char*>(b) + 8192, _MM_HINT_T0);
         _mm_prefetch(reinterpret_cast<const char*>(b) + 8192 + 64, _MM_HINT_T0);
@@ -189,7 +253,7 @@ struct DepthLoop {
                 "+x"(c21), "+x"(c30), "+x"(c31), "+x"(c40), "+x"(c41),
                 "+x"(c50), "+x"(c51));
     }
-    if constexpr (kSplitDepth) {
+    if constexpr (kRows == 2) {
       c00 = _mm256_add_epi32(c00, c20);
       c01 = _mm256_add_epi32(c01, c21);
       c10 = _mm256_add_epi32(c10, c30);
