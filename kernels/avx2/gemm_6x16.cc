@@ -71,8 +71,6 @@ namespace qgemm {
 namespace {
 
 using avx2::kKR;
-using avx2::kMR;
-using avx2::kNR;
 
 // The depth loops are inline assembly: with intrinsics GCC keeps some of the
 // 12 accumulators on the stack, or reassociates the vpaddd chains across the
