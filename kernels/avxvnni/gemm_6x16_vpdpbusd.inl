@@ -38,8 +38,11 @@
 // stage (kernels/avx2/output_stage_6x16.inl) this table shares. 12
 // independent accumulators cover VPDPBUSD's latency at two per cycle.
 // 4x24 (12 accumulators, 3 B registers, 7 loads per 12 VPDPBUSD) saves one
-// load per quad, which the load ports do not need, at the price of a second
-// output stage.
+// load per quad, which the load ports do not need: on Zen 5 this loop
+// already runs VPDPBUSD at the register-only peak (the int32-output GEMM
+// of 256^3 reaches bench/peak_avxvnni.cc's rate), and 4x24 would read more
+// bytes per MAC (112 vs 88 per quad step), pad N = 64 to 72 and need a
+// second output stage.
 //
 // Packed layout: avx2's "narrow" layout (kernels/avx2/pack.cc, drawn in
 // kernels/avx2/gemm_6x16.cc), which is exactly what VPDPBUSD reads, so its
