@@ -121,7 +121,8 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
   }
 
 // The depth loop of Tile6x16 (output_stage_6x16.inl): fills acc[0..kRows)
-// with the tile's exact sums over the whole depth.
+// with the tile's exact values, the sums over the whole depth plus the row
+// and column offsets (its accumulators start from those).
 //
 // The accumulators are named variables, not an array: GCC 12 scalarizes an
 // array of vectors only after unrolling the loops that index it, too late,
