@@ -126,14 +126,16 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
 //
 // The accumulators are named variables, not an array: GCC 12 scalarizes an
 // array of vectors only after unrolling the loops that index it, too late,
-// and then moves accumulators through the stack. At the end of each step an
-// empty asm statement takes all 12 in ymm registers ("+x") and gives them
-// back: it emits no instruction, but without it GCC 12's register allocator
-// splits two accumulators across registers and copies them (4 vmovdqa per
-// step) or, inlined into the output stage, spills them to the stack each
-// step. With it the step is the ideal 4 B loads, 12 broadcasts and 24
-// VPDPBUSD plus loop control (checked with objdump; the SIMDe build gets the
-// same constraint, harmless there).
+// and then moves accumulators through the stack. At the start and at the
+// end of each step an empty asm statement takes all 12 in ymm registers
+// ("+x") and gives them back: it emits no instruction, but without them GCC
+// 12's register allocator splits some accumulators across two registers
+// and copies them (2 to 6 vmovdqa per step, depending on the tile's rows
+// and the output stage that follows) or spills them to the stack each
+// step. With both, every step is the ideal: for 6 rows 4 B loads, 12
+// broadcasts and 24 VPDPBUSD plus 4 loop instructions (checked with
+// objdump, GCC 12 and clang 14; the SIMDe build gets the same constraint,
+// harmless there).
 //
 // A 1- or 2-row tile would leave only 2 or 4 VPDPBUSD chains, each waiting
 // on its own previous result (latency 4-5 cycles on current cores) where 8
@@ -143,6 +145,10 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
 // per step and puts its four quads into rows 0, 2, 3 and 4's (8 chains).
 // The parts are added at the end. These loops stream B (GEMV): they ask for
 // it 8 KiB ahead, as the avx2 kernel's do.
+#define QGEMM_PIN_ACCUMULATORS                                                \
+  __asm__(""                                                                  \
+          : "+x"(c00), "+x"(c01), "+x"(c10), "+x"(c11), "+x"(c20), "+x"(c21), \
+            "+x"(c30), "+x"(c31), "+x"(c40), "+x"(c41), "+x"(c50), "+x"(c51));
 struct DepthLoop {
   template <int kRows>
   __attribute__((always_inline)) static void Run(const TileArgs& t,
@@ -217,6 +223,7 @@ struct DepthLoop {
                              _mm256_add_epi32(c31, c41));
     }
     for (; n != 0; --n) {
+      QGEMM_PIN_ACCUMULATORS
       if constexpr (kSplitDepth) {
         _mm_prefetch(reinterpret_cast<const char*>(b) + 8192, _MM_HINT_T0);
         _mm_prefetch(reinterpret_cast<const char*>(b) + 8192 + 64, _MM_HINT_T0);
@@ -252,10 +259,7 @@ struct DepthLoop {
       }
       a += kKR * kRows;
       b += kKR * kNR;
-      __asm__(""
-              : "+x"(c00), "+x"(c01), "+x"(c10), "+x"(c11), "+x"(c20),
-                "+x"(c21), "+x"(c30), "+x"(c31), "+x"(c40), "+x"(c41),
-                "+x"(c50), "+x"(c51));
+      QGEMM_PIN_ACCUMULATORS
     }
     if constexpr (kRows == 2) {
       c00 = _mm256_add_epi32(c00, c20);
@@ -278,6 +282,7 @@ struct DepthLoop {
   }
 };
 #undef QGEMM_DPBUSD_ROW
+#undef QGEMM_PIN_ACCUMULATORS
 
 using Tile = Tile6x16<DepthLoop>;
 
