@@ -12,6 +12,9 @@
 // AVX-512, keeps oneDNN and XNNPACK (and OpenBLAS, when OPENBLAS_CORETYPE is
 // set, as tools/qgemm-bench does) to their AVX2 kernels, for a race with
 // qgemm's AVX2 kernels on equal terms. Their default is the best this CPU has.
+// --peer_max_isa=avxvnni: the same, but oneDNN may use its AVX2_VNNI kernels
+// (VEX VPDPBUSD), for a race with qgemm's avxvnni kernels; XNNPACK (no
+// AVX-VNNI kernels) and OpenBLAS (fp32) stay at AVX2.
 //
 // Unless given, --benchmark_min_time=0.05 keeps a full run short; add
 // --benchmark_repetitions=5 --benchmark_report_aggregates_only=true for
@@ -76,8 +79,11 @@ int Main(int argc, char** argv) {
   real_time = real_time || BenchThreads() > 1;
   SetRealTimeRows(real_time);
 
-  if (!peer_max_isa.empty() && peer_max_isa != "avx2") {
-    std::fprintf(stderr, "qgemm_bench: --peer_max_isa=%s: only avx2 is known\n",
+  if (!peer_max_isa.empty() && peer_max_isa != "avx2" &&
+      peer_max_isa != "avxvnni") {
+    std::fprintf(stderr,
+                 "qgemm_bench: --peer_max_isa=%s: only avx2 and avxvnni are "
+                 "known\n",
                  peer_max_isa.c_str());
     return 1;
   }

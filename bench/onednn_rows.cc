@@ -112,8 +112,17 @@ void ConfigureOnednnThreads(int n) {
 
 bool CapOnednnIsa(const std::string& isa) {
   // Must run before oneDNN's first primitive (it fixes its ISA then).
-  if (isa != "avx2") return false;
-  return dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2) == dnnl_success;
+  // AVX2_VNNI is oneDNN's name for AVX2 with AVX-VNNI (its VEX VPDPBUSD
+  // kernels, exact on full-range data like qgemm's avxvnni).
+  dnnl_cpu_isa_t cap;
+  if (isa == "avx2") {
+    cap = dnnl_cpu_isa_avx2;
+  } else if (isa == "avxvnni") {
+    cap = dnnl_cpu_isa_avx2_vnni;
+  } else {
+    return false;
+  }
+  return dnnl_set_max_cpu_isa(cap) == dnnl_success;
 }
 
 void RegisterOnednn(const Shape& s, Data d) {

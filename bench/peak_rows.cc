@@ -1,7 +1,10 @@
 // The peak rows: peak_exact_avx2 (the exact AVX2 path's ceiling),
 // peak_u8s8_avx2 (the saturating u8 x s8 AVX2 path's ceiling) and, on a CPU
-// with AVX-512 VNNI, peak_exact_avx512vnni; measured in the same run as the
-// GEMMs so that ratios to them are fair on a noisy machine.
+// with AVX-512 VNNI, peak_exact_avx512vnni, on one with AVX-VNNI,
+// peak_exact_avxvnni; measured in the same run as the GEMMs so that ratios
+// to them are fair on a noisy machine.
+#include <cstring>
+
 #include "problem.h"
 
 #if defined(QGEMM_BENCH_HAVE_PEAK_AVX2)
@@ -9,6 +12,23 @@
 #endif
 
 namespace qgemm_bench {
+
+#if defined(QGEMM_BENCH_HAVE_PEAK_AVXVNNI)
+namespace {
+
+// Whether qgemm runs its avxvnni ISA here: AVX-VNNI with the OS's AVX state
+// (clang 14's __builtin_cpu_supports does not know "avxvnni").
+bool QgemmRunsIsa(const char* isa) {
+  const char* names[16];
+  const size_t count = qgemm_supported_isas(names, 16);
+  for (size_t i = 0; i < count && i < 16; ++i) {
+    if (std::strcmp(names[i], isa) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+#endif
 
 void RegisterPeaks() {
 #if defined(QGEMM_BENCH_HAVE_PEAK_AVX2)
@@ -24,6 +44,18 @@ void RegisterPeaks() {
       st.SetLabel("vpdpbusd zmm, 16 accumulators, registers only");
     })->Apply(TimeRow);
   }
+#if defined(QGEMM_BENCH_HAVE_PEAK_AVXVNNI)
+  if (QgemmRunsIsa("avxvnni")) {
+    benchmark::RegisterBenchmark("peak_exact_avxvnni", [](benchmark::State&
+                                                              st) {
+      for (auto _ : st) benchmark::DoNotOptimize(PeakExactAvxVnni());
+      st.counters["GOPs"] =
+          Counter(static_cast<double>(kPeakAvxVnniOpsPerCall) * 1e-9,
+                  Counter::kIsIterationInvariantRate);
+      st.SetLabel("{vex} vpdpbusd ymm, 12 accumulators, registers only");
+    })->Apply(TimeRow);
+  }
+#endif
   if (!__builtin_cpu_supports("avx2")) return;
   benchmark::RegisterBenchmark("peak_exact_avx2", [](benchmark::State& st) {
     for (auto _ : st) benchmark::DoNotOptimize(PeakExactAvx2());

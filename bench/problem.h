@@ -113,9 +113,11 @@ void RegisterPeaks();
 // Libraries that need process-wide thread settings (OpenMP, OpenBLAS).
 void ConfigureOnednnThreads(int n);
 void ConfigureOpenblasThreads(int n);
-// Caps the instruction set a peer may use ("avx2"), so that it races
-// qgemm's AVX2 kernels on equal terms on a CPU that has more (AVX-512).
-// Must run before the peer's first use. False if the peer cannot be capped.
+// Caps the instruction set a peer may use ("avx2", or "avxvnni": AVX2 plus
+// the VEX VPDPBUSD, where the peer has kernels for it), so that it races
+// qgemm's kernels of that ISA on equal terms on a CPU that has more
+// (AVX-512). Must run before the peer's first use. False if the peer cannot
+// be capped.
 bool CapOnednnIsa(const std::string& isa);
 bool CapXnnpackIsa(const std::string& isa);
 

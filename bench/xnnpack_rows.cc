@@ -61,8 +61,12 @@ bool CapXnnpackIsa(const std::string& isa) {
     (defined(__x86_64__) || defined(__i386__))
   // XNNPACK picks its kernels in xnn_initialize from cpuinfo's global ISA
   // flags (cpuinfo_has_x86_avx512skx() etc. read cpuinfo_isa). Clearing the
-  // AVX-512 flags before that leaves it its AVX2 kernels.
-  if (isa != "avx2" || !cpuinfo_initialize()) return false;
+  // AVX-512 flags before that leaves it its AVX2 kernels. This XNNPACK
+  // (2022) has no AVX-VNNI kernels: under an avxvnni cap too, AVX2 is the
+  // most it can use.
+  if ((isa != "avx2" && isa != "avxvnni") || !cpuinfo_initialize()) {
+    return false;
+  }
   cpuinfo_isa.avx512f = cpuinfo_isa.avx512pf = cpuinfo_isa.avx512er = false;
   cpuinfo_isa.avx512cd = cpuinfo_isa.avx512dq = cpuinfo_isa.avx512bw = false;
   cpuinfo_isa.avx512vl = cpuinfo_isa.avx512ifma = cpuinfo_isa.avx512vbmi =

@@ -10,6 +10,11 @@ namespace avx512vnni_emulated {
 extern const KernelTable kTable;
 }
 #endif
+#if QGEMM_TEST_HAVE_AVXVNNI_EMULATED
+namespace avxvnni_emulated {
+extern const KernelTable kTable;
+}
+#endif
 }  // namespace qgemm
 
 namespace qgemm_test {
@@ -25,6 +30,10 @@ std::vector<TableUnderTest> TablesUnderTest() {
 #if QGEMM_TEST_HAVE_AVX512VNNI_EMULATED
   out.push_back({"avx512vnni_emulated", "avx512vnni",
                  &qgemm::avx512vnni_emulated::kTable, true});
+#endif
+#if QGEMM_TEST_HAVE_AVXVNNI_EMULATED
+  out.push_back(
+      {"avxvnni_emulated", "avxvnni", &qgemm::avxvnni_emulated::kTable, true});
 #endif
   return out;
 }

@@ -56,7 +56,9 @@
 //   vpmaddubsw (B as their memory operand) + 12 vpmaddwd + 12 vpaddd = 384
 //   MACs in 36 vector ALU ops (variant 0: 52 ops).
 //
-// Output stage: kernels/avx2/output_stage.h (shared with dot_rows_4x32.cc).
+// The output stage (DESIGN.md, on the tile while it is still in registers)
+// is kernels/avx2/output_stage_6x16.inl, shared with the AVX-VNNI kernel of
+// the same tile shape.
 #include <immintrin.h>
 
 #include <cstring>
@@ -64,13 +66,13 @@
 #include "dispatch/kernel_table.h"
 #include "kernels/avx2/output_stage.h"
 #include "kernels/avx2/pack.h"
+// Internal-linkage copies for this file's -mavx2 -mfma (see its comment).
+#include "kernels/avx2/output_stage_6x16.inl"
 
 namespace qgemm {
 namespace {
 
 using avx2::kKR;
-using avx2::kMR;
-using avx2::kNR;
 
 // The depth loops are inline assembly: with intrinsics GCC keeps some of the
 // 12 accumulators on the stack, or reassociates the vpaddd chains across the
@@ -180,98 +182,51 @@ using avx2::kNR;
 
 // clang-format on
 
-// Fills acc[0..5][0..1] with the tile's sum over the whole depth; rows
-// >= kRows are zero.
-template <int kRows, bool kNarrow>
-__attribute__((always_inline)) inline void Accumulate(const TileArgs& t,
-                                                      avx2::Tile16& acc) {
-  const auto* a = static_cast<const uint8_t*>(t.a_panel);
-  const auto* b = static_cast<const uint8_t*>(t.b_panel);
-  size_t n = t.k_padded / kKR;
-  if constexpr (kNarrow) {
-    if constexpr (kRows == 1) {
-      QGEMM_NARROW_LOOP(QGEMM_ROWS1, 1, QGEMM_PREFETCH_B);
-    } else if constexpr (kRows == 2) {
-      QGEMM_NARROW_LOOP(QGEMM_ROWS2, 2, QGEMM_PREFETCH_B);
-    } else if constexpr (kRows == 3) {
-      QGEMM_NARROW_LOOP(QGEMM_ROWS3, 3, "");
-    } else if constexpr (kRows == 4) {
-      QGEMM_NARROW_LOOP(QGEMM_ROWS4, 4, "");
-    } else if constexpr (kRows == 5) {
-      QGEMM_NARROW_LOOP(QGEMM_ROWS5, 5, "");
-    } else {
-      static_assert(kRows == 6, "6x16 tile");
-      QGEMM_NARROW_LOOP(QGEMM_ROWS6, 6, "");
-    }
-  } else {
-    if constexpr (kRows == 1) {
-      QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS1, 1, QGEMM_PREFETCH_B);
-    } else if constexpr (kRows == 2) {
-      QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS2, 2, QGEMM_PREFETCH_B);
-    } else if constexpr (kRows == 3) {
-      QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS3, 3, "");
-    } else if constexpr (kRows == 4) {
-      QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS4, 4, "");
-    } else if constexpr (kRows == 5) {
-      QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS5, 5, "");
-    } else {
-      static_assert(kRows == 6, "6x16 tile");
-      QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS6, 6, "");
-    }
-  }
-}
-
-template <int kRows, bool kNarrow>
-void GemmU8Tile(const TileArgs* args) {
-  avx2::Tile16 acc;
-  Accumulate<kRows, kNarrow>(*args, acc);
-  avx2::StoreTileU8<kRows>(*args, acc);
-}
-
-template <int kRows, bool kNarrow>
-void GemmS32Tile(const TileArgs* args) {
-  avx2::Tile16 acc;
-  Accumulate<kRows, kNarrow>(*args, acc);
-  avx2::StoreTileS32<kRows>(*args, acc);
-}
-
-// Rows are a compile-time constant of each instantiation: a partial tile
-// computes only its m_eff rows.
+// Fills acc[0..kRows)[0..1] with the tile's sum over the whole depth plus
+// its row and column offsets (output_stage_6x16.inl); the other rows are
+// zero.
 template <bool kNarrow>
-void GemmU8(const TileArgs* t) {
-  switch (t->m_eff) {
-    case 1:
-      return GemmU8Tile<1, kNarrow>(t);
-    case 2:
-      return GemmU8Tile<2, kNarrow>(t);
-    case 3:
-      return GemmU8Tile<3, kNarrow>(t);
-    case 4:
-      return GemmU8Tile<4, kNarrow>(t);
-    case 5:
-      return GemmU8Tile<5, kNarrow>(t);
-    default:
-      return GemmU8Tile<6, kNarrow>(t);
+struct DepthLoop {
+  template <int kRows>
+  __attribute__((always_inline)) static void Run(const TileArgs& t,
+                                                 __m256i (&acc)[6][2]) {
+    const auto* a = static_cast<const uint8_t*>(t.a_panel);
+    const auto* b = static_cast<const uint8_t*>(t.b_panel);
+    size_t n = t.k_padded / kKR;
+    if constexpr (kNarrow) {
+      if constexpr (kRows == 1) {
+        QGEMM_NARROW_LOOP(QGEMM_ROWS1, 1, QGEMM_PREFETCH_B);
+      } else if constexpr (kRows == 2) {
+        QGEMM_NARROW_LOOP(QGEMM_ROWS2, 2, QGEMM_PREFETCH_B);
+      } else if constexpr (kRows == 3) {
+        QGEMM_NARROW_LOOP(QGEMM_ROWS3, 3, "");
+      } else if constexpr (kRows == 4) {
+        QGEMM_NARROW_LOOP(QGEMM_ROWS4, 4, "");
+      } else if constexpr (kRows == 5) {
+        QGEMM_NARROW_LOOP(QGEMM_ROWS5, 5, "");
+      } else {
+        static_assert(kRows == 6, "6x16 tile");
+        QGEMM_NARROW_LOOP(QGEMM_ROWS6, 6, "");
+      }
+    } else {
+      if constexpr (kRows == 1) {
+        QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS1, 1, QGEMM_PREFETCH_B);
+      } else if constexpr (kRows == 2) {
+        QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS2, 2, QGEMM_PREFETCH_B);
+      } else if constexpr (kRows == 3) {
+        QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS3, 3, "");
+      } else if constexpr (kRows == 4) {
+        QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS4, 4, "");
+      } else if constexpr (kRows == 5) {
+        QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS5, 5, "");
+      } else {
+        static_assert(kRows == 6, "6x16 tile");
+        QGEMM_EXACT_LOOP(QGEMM_EXACT_ROWS6, 6, "");
+      }
+    }
+    AddTileOffsets<kRows>(t, acc);
   }
-}
-
-template <bool kNarrow>
-void GemmS32(const TileArgs* t) {
-  switch (t->m_eff) {
-    case 1:
-      return GemmS32Tile<1, kNarrow>(t);
-    case 2:
-      return GemmS32Tile<2, kNarrow>(t);
-    case 3:
-      return GemmS32Tile<3, kNarrow>(t);
-    case 4:
-      return GemmS32Tile<4, kNarrow>(t);
-    case 5:
-      return GemmS32Tile<5, kNarrow>(t);
-    default:
-      return GemmS32Tile<6, kNarrow>(t);
-  }
-}
+};
 
 }  // namespace
 
@@ -289,10 +244,10 @@ const KernelTable kTable = {
     PackAPanel,
     PackBPanel,
     /*b_packed_offset=*/{0, 128},
-    {GemmU8<false>, GemmU8<true>},
-    {GemmS32<false>, GemmS32<true>},
-    avx2::DotRowsKN,
-    avx2::kDotRowsNR,
+    {Tile6x16<DepthLoop<false>>::GemmU8, Tile6x16<DepthLoop<true>>::GemmU8},
+    {Tile6x16<DepthLoop<false>>::GemmS32, Tile6x16<DepthLoop<true>>::GemmS32},
+    DotRowsKN,
+    kDotRowsNR,
 };
 }  // namespace avx2
 

@@ -1,11 +1,15 @@
 // The AVX2 output stage of a tile of up to kMR rows x 16 columns held as
-// int32 vectors: shared by the 6x16 micro-kernels (gemm_6x16.cc), which
-// call it on their accumulator registers, and the dot-rows kernel
-// (dot_rows_4x32.cc), which loads its sums into the same shape.
+// int32 vectors: shared by every x86 kernel with a 6x16 ymm register tile,
+// which call it on their accumulator registers (kernels/avx2/gemm_6x16.cc,
+// kernels/avxvnni/gemm_6x16_vpdpbusd.inl and its SIMDe build, through
+// output_stage_6x16.inl), and the dot-rows kernel (dot_rows_4x32.cc), which
+// loads its sums into the same shape.
 //
-// Inline code compiled with the AVX2 flags: include it from kernels/avx2/
-// only, never from a file built with other flags: the linker may keep any
-// one copy of an inline function (docs/design.md, "Building per-ISA code").
+// Each includer compiles it with its own flags (-mavx2 -mfma, or with
+// -mavxvnni too): everything here is in an anonymous namespace, so every
+// copy has internal linkage and the linker can never keep one built with
+// wider flags for a caller built with narrower ones (docs/design.md,
+// "Building per-ISA code"). The includer provides AVX2 at least.
 //
 // Output stage (docs/design.md, "Output stage"), 8 columns per ymm,
 // per-column parameters:
@@ -38,6 +42,7 @@
 
 namespace qgemm {
 namespace avx2 {
+namespace {
 
 // Raw sums of a tile, row i columns 8h..8h+7 in acc[i][h] (rows past the
 // ones used are ignored).
@@ -142,7 +147,10 @@ inline void StoreRowU8(uint8_t* dst, __m128i v, size_t n) {
 }
 
 // Requantizes the first kRows rows of the tile and stores kRows x n_eff.
-template <int kRows, bool kLeftShift>
+// kAddOffsets: acc holds raw sums, to which row_offset[i] + col_offset[j] are
+// added first; else acc already includes them (a depth loop that starts
+// its accumulators from them).
+template <int kRows, bool kLeftShift, bool kAddOffsets>
 __attribute__((always_inline)) inline void StoreU8(const TileArgs& t,
                                                    const Columns8& c0,
                                                    const Columns8& c1,
@@ -171,7 +179,8 @@ __attribute__((always_inline)) inline void StoreU8(const TileArgs& t,
     const auto out = [&](__m256i a, __m256i r, const Columns8& cs)
         __attribute__((always_inline)) {
       return Requantize8<kLeftShift>(
-          _mm256_add_epi32(_mm256_add_epi32(a, r), cs.offset), cs);
+          kAddOffsets ? _mm256_add_epi32(_mm256_add_epi32(a, r), cs.offset) : a,
+          cs);
     };
     const __m256i w0 = _mm256_adds_epi16(
         _mm256_packs_epi32(out(acc[i][0], r0, c0), out(acc[i][1], r0, c1)), zc);
@@ -193,21 +202,21 @@ __attribute__((always_inline)) inline void StoreU8(const TileArgs& t,
 // uint8 C: requantizes rows [0, kRows) of acc with the 16 columns of
 // t.cols and stores t.n_eff (<= 16) bytes of each. Reads row_offset, cols,
 // clamp, c, ldc and n_eff of t, nothing of the operands.
-template <int kRows>
+template <int kRows, bool kAddOffsets = true>
 __attribute__((always_inline)) inline void StoreTileU8(const TileArgs& t,
                                                        const Tile16& acc) {
   const Columns8 c0 = LoadColumns8(t.cols, 0), c1 = LoadColumns8(t.cols, 8);
   const __m256i left_any = _mm256_or_si256(c0.left, c1.left);
   if (_mm256_testz_si256(left_any, left_any)) {
-    StoreU8<kRows, false>(t, c0, c1, acc);
+    StoreU8<kRows, false, kAddOffsets>(t, c0, c1, acc);
   } else {
-    StoreU8<kRows, true>(t, c0, c1, acc);
+    StoreU8<kRows, true, kAddOffsets>(t, c0, c1, acc);
   }
 }
 
-// int32 C: acc + row_offset + col_offset, t.n_eff (<= 16) columns of rows
-// [0, kRows).
-template <int kRows>
+// int32 C: acc + row_offset + col_offset (kAddOffsets, else acc as it is),
+// t.n_eff (<= 16) columns of rows [0, kRows).
+template <int kRows, bool kAddOffsets = true>
 __attribute__((always_inline)) inline void StoreTileS32(const TileArgs& t,
                                                         const Tile16& acc) {
   const __m256i off0 =
@@ -223,8 +232,12 @@ __attribute__((always_inline)) inline void StoreTileS32(const TileArgs& t,
 #pragma GCC unroll 6
   for (int i = 0; i < kRows; ++i) {
     const __m256i r = _mm256_set1_epi32(t.row_offset[i]);
-    const __m256i v0 = _mm256_add_epi32(_mm256_add_epi32(acc[i][0], r), off0);
-    const __m256i v1 = _mm256_add_epi32(_mm256_add_epi32(acc[i][1], r), off1);
+    const __m256i v0 =
+        kAddOffsets ? _mm256_add_epi32(_mm256_add_epi32(acc[i][0], r), off0)
+                    : acc[i][0];
+    const __m256i v1 =
+        kAddOffsets ? _mm256_add_epi32(_mm256_add_epi32(acc[i][1], r), off1)
+                    : acc[i][1];
     int32_t* row = c + i * t.ldc;
     if (t.n_eff >= 16) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(row), v0);
@@ -236,6 +249,7 @@ __attribute__((always_inline)) inline void StoreTileS32(const TileArgs& t,
   }
 }
 
+}  // namespace
 }  // namespace avx2
 }  // namespace qgemm
 

@@ -178,6 +178,72 @@ void PackBNK(uint32_t variant, size_t k, size_t n_eff, const uint8_t* b,
   }
 }
 
+// Variant 1 (and the avxvnni table), a full panel of kMR = 6 rows: the
+// same bytes PackAPanel's row-by-row loop writes, 32 depths of all six rows
+// at a time. A 32-depth chunk is four blocks of 6 x 8 bytes, 192 bytes in
+// block order: unpacking the rows' 64-bit lanes in pairs and taking 128-bit
+// halves of those gives the six 32-byte stores (24 8-byte stores row by
+// row; packing A is about a tenth of a 3136x64x576 GEMM).
+void PackANarrowFullPanel(size_t k, const uint8_t* a, size_t lda, uint8_t* out,
+                          int32_t* row_sums) {
+  static_assert(kMR == 6, "the transpose below is for six rows");
+  constexpr size_t kBlockBytes = kMR * kKR;  // 48
+  const size_t blocks = RoundUp(k, kKR) / kKR;
+  const size_t chunks = k / 32;
+  __m256i sums[kMR];
+  for (size_t i = 0; i < kMR; ++i) sums[i] = _mm256_setzero_si256();
+  // As in PackAPanel: the next panel's rows, addresses as integers.
+  const uintptr_t next = reinterpret_cast<uintptr_t>(a) + kMR * lda;
+  for (size_t c = 0; c < chunks; ++c) {
+    const size_t d = 32 * c;
+    if ((d & 63) == 0) {
+      for (size_t i = 0; i < kMR; ++i) {
+        // NOLINTNEXTLINE(performance-no-int-to-ptr)
+        _mm_prefetch(reinterpret_cast<const char*>(next + i * lda + d),
+                     _MM_HINT_T0);
+      }
+    }
+    __m256i r[kMR];
+    for (size_t i = 0; i < kMR; ++i) {
+      r[i] =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i * lda + d));
+      sums[i] = _mm256_add_epi64(sums[i],
+                                 _mm256_sad_epu8(r[i], _mm256_setzero_si256()));
+    }
+    // Per 128-bit lane L: lo(x, y) = x.q[2L], y.q[2L]; hi: the odd ones.
+    const __m256i lo01 = _mm256_unpacklo_epi64(r[0], r[1]);
+    const __m256i hi01 = _mm256_unpackhi_epi64(r[0], r[1]);
+    const __m256i lo23 = _mm256_unpacklo_epi64(r[2], r[3]);
+    const __m256i hi23 = _mm256_unpackhi_epi64(r[2], r[3]);
+    const __m256i lo45 = _mm256_unpacklo_epi64(r[4], r[5]);
+    const __m256i hi45 = _mm256_unpackhi_epi64(r[4], r[5]);
+    // Block j row i is r[i].q[j]; in memory: (block 0, rows 0..5),
+    // (block 1, rows 0..5), ...
+    __m256i* dst = reinterpret_cast<__m256i*>(out + 4 * kBlockBytes * c);
+    _mm256_storeu_si256(dst + 0, _mm256_permute2x128_si256(lo01, lo23, 0x20));
+    _mm256_storeu_si256(dst + 1, _mm256_permute2x128_si256(lo45, hi01, 0x20));
+    _mm256_storeu_si256(dst + 2, _mm256_permute2x128_si256(hi23, hi45, 0x20));
+    _mm256_storeu_si256(dst + 3, _mm256_permute2x128_si256(lo01, lo23, 0x31));
+    _mm256_storeu_si256(dst + 4, _mm256_permute2x128_si256(lo45, hi01, 0x31));
+    _mm256_storeu_si256(dst + 5, _mm256_permute2x128_si256(hi23, hi45, 0x31));
+  }
+  for (size_t i = 0; i < kMR; ++i) {
+    const uint8_t* row = a + i * lda;
+    // The rest of the row, one block (8 depths, zero-padded) at a time.
+    __m128i sum = _mm_add_epi64(_mm256_castsi256_si128(sums[i]),
+                                _mm256_extracti128_si256(sums[i], 1));
+    for (size_t blk = 4 * chunks; blk < blocks; ++blk) {
+      const __m128i x = LoadUpTo8(row + blk * kKR, k - blk * kKR);
+      sum = _mm_add_epi64(sum, _mm_sad_epu8(x, _mm_setzero_si128()));
+      _mm_storel_epi64(
+          reinterpret_cast<__m128i*>(out + blk * kBlockBytes + i * kKR), x);
+    }
+    const uint64_t total = static_cast<uint64_t>(_mm_cvtsi128_si64(sum)) +
+                           static_cast<uint64_t>(_mm_extract_epi64(sum, 1));
+    row_sums[i] = static_cast<int32_t>(static_cast<uint32_t>(total));
+  }
+}
+
 }  // namespace
 
 size_t APanelBytes(size_t k_padded) { return kMR * 2 * k_padded; }
@@ -237,6 +303,10 @@ uint32_t ChooseVariant(size_t k, size_t n, const uint8_t* b, size_t ldb,
 
 void PackAPanel(uint32_t variant, size_t k, size_t m_eff, const uint8_t* a,
                 size_t lda, void* panel, int32_t* row_sums) {
+  if (variant == kNarrowVariant && m_eff == kMR) {
+    PackANarrowFullPanel(k, a, lda, static_cast<uint8_t*>(panel), row_sums);
+    return;
+  }
   const size_t blocks = RoundUp(k, kKR) / kKR;
   const size_t row_bytes = ARowBlockBytes(variant);
   // A block holds the m_eff live rows only (the kernel for m_eff rows reads

@@ -1,9 +1,10 @@
 // The AVX-512 VNNI packed layout, checked byte by byte against the drawing
-// in kernels/avx512vnni/gemm_8x32.inl, and whole GEMMs whose matrices end
-// right before an inaccessible page: the masked loads and stores at the M, N
-// and K edges must not touch a byte outside the caller's matrices. Run for
-// every avx512vnni table that can run here (the SIMDe build everywhere with
-// AVX2, the native one where the CPU has AVX-512 VNNI).
+// in kernels/avx512vnni/gemm_8x32.inl, for every avx512vnni table that can
+// run here (the SIMDe build everywhere with AVX2, the native one where the
+// CPU has AVX-512 VNNI). And whole GEMMs whose matrices end right before an
+// inaccessible page, on every table: the loads and stores at the M, N and K
+// edges (masked or not) must not touch a byte outside the caller's
+// matrices.
 #include <gtest/gtest.h>
 #include <qgemm/qgemm.h>
 #include <sys/mman.h>
@@ -136,14 +137,25 @@ class GuardedBytes {
   uint8_t* data_ = nullptr;
 };
 
+std::vector<TableUnderTest> AllTables() {
+  std::vector<TableUnderTest> out;
+  for (const TableUnderTest& t : TablesUnderTest()) {
+    if (t.table != nullptr) out.push_back(t);
+  }
+  return out;
+}
+
+class GuardedEdgesTest : public Avx512VnniPackTest {};
+
 // A, B and C each end right before a PROT_NONE page (a read or write past
 // the last element faults); m, n, k leave partial tiles in every direction
 // and the leading dimensions equal the row lengths, so the last row is
 // short of any vector width. Results are checked against the reference.
-TEST_P(Avx512VnniPackTest, EdgesNeverTouchMemoryPastTheMatrices) {
+TEST_P(GuardedEdgesTest, NeverTouchMemoryPastTheMatrices) {
   for (const auto& shape :
        {std::vector<size_t>{9, 17, 5}, std::vector<size_t>{1, 33, 7},
-        std::vector<size_t>{3, 1, 1}, std::vector<size_t>{15, 47, 66}}) {
+        std::vector<size_t>{3, 1, 1}, std::vector<size_t>{15, 47, 66},
+        std::vector<size_t>{6, 16, 64}, std::vector<size_t>{12, 32, 96}}) {
     const size_t m = shape[0], n = shape[1], k = shape[2];
     for (int call = 0; call < 3; ++call) {  // requant, s32, packed NK s32
       const bool s32 = call != 0, nk = call == 2;
@@ -208,6 +220,8 @@ TEST_P(Avx512VnniPackTest, EdgesNeverTouchMemoryPastTheMatrices) {
 INSTANTIATE_TEST_SUITE_P(Avx512Vnni, Avx512VnniPackTest,
                          testing::ValuesIn(VnniTables()), TableParamName);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Avx512VnniPackTest);
+INSTANTIATE_TEST_SUITE_P(AllTables, GuardedEdgesTest,
+                         testing::ValuesIn(AllTables()), TableParamName);
 
 }  // namespace
 }  // namespace qgemm_test
