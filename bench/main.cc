@@ -15,6 +15,10 @@
 // --peer_max_isa=avxvnni: the same, but oneDNN may use its AVX2_VNNI kernels
 // (VEX VPDPBUSD), for a race with qgemm's avxvnni kernels; XNNPACK (no
 // AVX-VNNI kernels) and OpenBLAS (fp32) stay at AVX2.
+// --peer_max_isa=avx512vnni: oneDNN at AVX512_CORE_VNNI (no AMX, no
+// AVX-512 BF16/FP16 paths), for a race with qgemm's avx512vnni kernels on a
+// CPU that has more (a Xeon with AMX); XNNPACK and OpenBLAS have nothing
+// beyond AVX-512 for this work and are left as they are.
 //
 // Unless given, --benchmark_min_time=0.05 keeps a full run short; add
 // --benchmark_repetitions=5 --benchmark_report_aggregates_only=true for
@@ -80,10 +84,10 @@ int Main(int argc, char** argv) {
   SetRealTimeRows(real_time);
 
   if (!peer_max_isa.empty() && peer_max_isa != "avx2" &&
-      peer_max_isa != "avxvnni") {
+      peer_max_isa != "avxvnni" && peer_max_isa != "avx512vnni") {
     std::fprintf(stderr,
-                 "qgemm_bench: --peer_max_isa=%s: only avx2 and avxvnni are "
-                 "known\n",
+                 "qgemm_bench: --peer_max_isa=%s: only avx2, avxvnni and "
+                 "avx512vnni are known\n",
                  peer_max_isa.c_str());
     return 1;
   }

@@ -119,6 +119,8 @@ bool CapOnednnIsa(const std::string& isa) {
     cap = dnnl_cpu_isa_avx2;
   } else if (isa == "avxvnni") {
     cap = dnnl_cpu_isa_avx2_vnni;
+  } else if (isa == "avx512vnni") {
+    cap = dnnl_cpu_isa_avx512_core_vnni;
   } else {
     return false;
   }

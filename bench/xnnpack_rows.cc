@@ -64,6 +64,7 @@ bool CapXnnpackIsa(const std::string& isa) {
   // AVX-512 flags before that leaves it its AVX2 kernels. This XNNPACK
   // (2022) has no AVX-VNNI kernels: under an avxvnni cap too, AVX2 is the
   // most it can use.
+  if (isa == "avx512vnni") return true;  // it has nothing beyond AVX-512
   if ((isa != "avx2" && isa != "avxvnni") || !cpuinfo_initialize()) {
     return false;
   }
