@@ -54,6 +54,11 @@ struct TileArgs {
   void* c;                   // first element of the tile in C
   size_t ldc;                // in elements of C
   size_t m_eff, n_eff;
+  // 0: a_panel is a packed panel. Else A is read in place (only for a table
+  // with sum_a_rows, and only when K is a multiple of KR, so k_padded == K):
+  // a_panel is row 0 of the tile in A and row i starts a_stride bytes later;
+  // only rows < m_eff are read.
+  size_t a_stride = 0;
 };
 
 // A kernel variant is chosen once per B (KernelTable::choose_variant) and
@@ -78,6 +83,12 @@ using PackAPanelFn = void (*)(uint32_t variant, size_t k, size_t m_eff,
 // as packing those rows alone as a panel of depth kc writes them (the
 // driver packs a k x n B in depth chunks that way; the reference tests
 // with K up to 33025 check it for every table).
+// Row sums of rows [0, m_eff) of A over k columns (lda in bytes), MR
+// entries (zero for rows >= m_eff): what pack_a_panel writes besides the
+// panel, for tiles that read A in place (TileArgs::a_stride).
+using SumARowsFn = void (*)(size_t k, size_t m_eff, const uint8_t* a,
+                            size_t lda, int32_t* row_sums);
+
 using PackBPanelFn = void (*)(uint32_t variant, size_t k, size_t n_eff,
                               const uint8_t* b, size_t ldb, int nk_layout,
                               void* panel, int32_t* col_sums);
@@ -160,6 +171,12 @@ struct KernelTable {
   // the two when a call returns (AMX: tile configuration, TILERELEASE).
   void (*thread_begin)() = nullptr;
   void (*thread_end)() = nullptr;
+
+  // Optional: the micro-kernels can read A in place (TileArgs::a_stride).
+  // When K is a multiple of KR the driver then sums A's rows with this
+  // instead of packing them: for a B of few panels, packing A (a read, a
+  // transpose and a write of every byte) costs as much as the products.
+  SumARowsFn sum_a_rows = nullptr;
 };
 
 }  // namespace qgemm

@@ -162,6 +162,7 @@ struct Coverage {
   size_t with_bias = 0, without_bias = 0;
   size_t variant_confirmed = 0;  // choose_variant returned the case's variant
   size_t row_sums_checked = 0, col_sums_checked = 0;  // over exactly k
+  size_t in_place_tiles = 0;  // also run with A read in place
 };
 
 // Runs one tile through both micro-kernels of the variant; "" or the first
@@ -264,6 +265,17 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
     }
     if (j < c.n_eff) ++seen->col_sums_checked;
   }
+  // Tables that can read A in place sum its rows without packing: the same
+  // sums (kernel_table.h, sum_a_rows).
+  const bool in_place_too = t.sum_a_rows != nullptr && k == k_padded;
+  if (in_place_too) {
+    std::vector<int32_t> in_place_sums(mr, -1);
+    t.sum_a_rows(k, c.m_eff, a.data(), lda, in_place_sums.data());
+    if (in_place_sums != row_sums) {
+      return "sum_a_rows disagrees with pack_a_panel's row sums";
+    }
+    ++seen->in_place_tiles;
+  }
   // The kernels read the panels from buffers of exactly the driver's size.
   AlignedBytes a_panel = Allocate(a_bytes);
   AlignedBytes b_panel = Allocate(b_bytes);
@@ -333,7 +345,8 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
   // C: ldc > n_eff with sentinels in the padding and a guard tail.
   const size_t ldc = c.n_eff + 1 + Pick(mix, 7, 4);
   const int32_t* bias = rq.bias.empty() ? nullptr : rq.bias.data();
-  for (bool s32 : {false, true}) {
+  for (int run = 0; run < (in_place_too ? 4 : 2); ++run) {
+    const bool s32 = run % 2 == 1, in_place = run >= 2;
     const size_t elem = s32 ? sizeof(int32_t) : 1;
     const size_t c_bytes = c.m_eff * ldc * elem;
     std::vector<uint8_t> got(c_bytes + kGuardBytes, kSentinel);
@@ -351,7 +364,9 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
     }
     qgemm::TileArgs args;
     args.k_padded = k_padded;
-    args.a_panel = a_panel.get();
+    args.a_panel =
+        in_place ? static_cast<const void*>(a.data()) : a_panel.get();
+    args.a_stride = in_place ? lda : 0;
     args.b_panel = b_panel.get();
     args.row_offset = row_offset.data();
     args.cols = {col_offset.data(), multiplier.data(), left_shift.data(),
@@ -363,7 +378,9 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
     args.n_eff = c.n_eff;
     (s32 ? t.gemm_s32[v] : t.gemm_u8[v])(&args);
 
-    const char* kernel = s32 ? "gemm_s32" : "gemm_u8";
+    const char* kernel =
+        in_place ? (s32 ? "gemm_s32 (A in place)" : "gemm_u8 (A in place)")
+                 : (s32 ? "gemm_s32" : "gemm_u8");
     for (size_t x = 0; x < got.size(); ++x) {
       if (got[x] == want[x]) continue;
       if (x >= c_bytes) {
@@ -444,6 +461,10 @@ TEST_P(KernelSweepTest, EveryTileShapeMatchesReference) {
   EXPECT_EQ(covered.shifts.count(30), 1u);
   EXPECT_GT(covered.with_bias, 0u);
   EXPECT_GT(covered.without_bias, 0u);
+  // A read in place: every case of a depth with no padding, on the tables
+  // that can.
+  const bool in_place = t.sum_a_rows != nullptr && p.k % t.kr == 0;
+  EXPECT_EQ(covered.in_place_tiles, in_place ? cases : 0u);
   RecordProperty("sweep_cases", static_cast<int>(cases));
 }
 

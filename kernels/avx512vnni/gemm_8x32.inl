@@ -105,10 +105,22 @@ void PackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
   const __m512i pick_hi = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
   __m512i sum[kMR];
   for (size_t i = 0; i < kMR; ++i) sum[i] = _mm512_setzero_si512();
+  // The driver packs panels one after another, and A streams from memory
+  // once per block (the packed copy is what stays in cache): fetch the next
+  // panel's rows while this one is packed, one line per row and step (a
+  // panel is too short for the hardware prefetcher to ramp up on 8 new
+  // streams). Prefetches never fault; the address is an integer, since past
+  // A's last row a pointer may not even be formed.
+  const uintptr_t next = reinterpret_cast<uintptr_t>(a) + kMR * lda;
   for (size_t g0 = 0; g0 < groups; g0 += 16) {
     const size_t bytes = k - kKR * g0 < 64 ? k - kKR * g0 : 64;
     const __mmask64 byte_mask =
         bytes == 64 ? ~__mmask64{0} : (__mmask64{1} << bytes) - 1;
+    for (size_t i = 0; i < kMR; ++i) {
+      // NOLINTNEXTLINE(performance-no-int-to-ptr)
+      _mm_prefetch(reinterpret_cast<const char*>(next + i * lda + kKR * g0),
+                   _MM_HINT_T0);
+    }
     __m512i r[kMR];
     for (size_t i = 0; i < kMR; ++i) {
       r[i] = i < m_eff
@@ -176,6 +188,40 @@ void PackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
 // per-column quads, summed with VPDPBUSD against ones (exact column sums of
 // the original bytes) and stored flipped to b - 128. One pass over the rows,
 // so each cache line of B is read once.
+// Row sums alone, for tiles that read A in place (TileArgs::a_stride): the
+// same VPDPBUSD against ones as PackA, two chains per row, masked at the
+// row's end. The int32 sums wrap exactly as PackA's do.
+void SumARows(size_t k, size_t m_eff, const uint8_t* a, size_t lda,
+              int32_t* row_sums) {
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (size_t i = 0; i < kMR; ++i) {
+    if (i >= m_eff) {
+      row_sums[i] = 0;
+      continue;
+    }
+    const uint8_t* row = a + i * lda;
+    __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+    size_t p = 0;
+    for (; p + 128 <= k; p += 128) {
+      s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(row + p), ones);
+      s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512(row + p + 64), ones);
+    }
+    for (; p < k; p += 64) {
+      const size_t bytes = k - p < 64 ? k - p : 64;
+      const __mmask64 mask =
+          bytes == 64 ? ~__mmask64{0} : (__mmask64{1} << bytes) - 1;
+      s0 =
+          _mm512_dpbusd_epi32(s0, _mm512_maskz_loadu_epi8(mask, row + p), ones);
+    }
+    // The 16 lanes added in memory (SIMDe 0.7 has no reduce_add to emulate).
+    alignas(64) uint32_t lanes[16];
+    _mm512_store_si512(lanes, _mm512_add_epi32(s0, s1));
+    uint32_t sum = 0;
+    for (uint32_t lane : lanes) sum += lane;
+    row_sums[i] = static_cast<int32_t>(sum);
+  }
+}
+
 void PackBKN(size_t k, size_t n_eff, const uint8_t* b, size_t ldb,
              uint8_t* panel, int32_t* col_sums) {
   const __m256i ones = _mm256_set1_epi8(1);
@@ -286,14 +332,15 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
 // accumulator into an __m512i and a v16si phi), hence no-tree-pre for this
 // file (a pragma in gemm_8x32.cc). With both, the depth loop is 2 B loads + 8
 // broadcasts + 16 VPDPBUSD and loop control, accumulators in zmm registers.
-#define QGEMM_VNNI_ROW(i)                                 \
-  if constexpr (kRows > (i)) {                            \
-    int32_t quad;                                         \
-    std::memcpy(&quad, a + kKR * (i), sizeof quad);       \
-    const __m512i av = _mm512_set1_epi32(quad);           \
-    acc##i##0 = _mm512_dpbusd_epi32(acc##i##0, av, b0);   \
-    if constexpr (kVecs > 1)                              \
-      acc##i##1 = _mm512_dpbusd_epi32(acc##i##1, av, b1); \
+#define QGEMM_VNNI_ROW(i)                                         \
+  if constexpr (kRows > (i)) {                                    \
+    int32_t quad;                                                 \
+    std::memcpy(&quad, kInPlace ? a + (i)*stride : a + kKR * (i), \
+                sizeof quad);                                     \
+    const __m512i av = _mm512_set1_epi32(quad);                   \
+    acc##i##0 = _mm512_dpbusd_epi32(acc##i##0, av, b0);           \
+    if constexpr (kVecs > 1)                                      \
+      acc##i##1 = _mm512_dpbusd_epi32(acc##i##1, av, b1);         \
   }
 #define QGEMM_VNNI_SAVE(i)                                    \
   if constexpr (kRows > (i)) {                                \
@@ -301,9 +348,13 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
     if constexpr (kVecs > 1) acc[(i)][kVecs - 1] = acc##i##1; \
   }
 
-template <int kRows, int kVecs>
-inline void AccumulateTile(const TileArgs& t, __m512i (&acc)[kRows][kVecs]) {
+// kInPlace: A read where the caller has it (TileArgs::a_stride), row i at
+// a_panel + i * a_stride, 4 bytes per k-group; else the packed panel.
+template <int kRows, int kVecs, bool kInPlace>
+inline void AccumulateTileFrom(const TileArgs& t,
+                               __m512i (&acc)[kRows][kVecs]) {
   const auto* a = static_cast<const uint8_t*>(t.a_panel);
+  const size_t stride = t.a_stride;
   const auto* b = static_cast<const uint8_t*>(t.b_panel);
   const __m512i zero = _mm512_setzero_si512();
   __m512i acc00 = zero, acc01 = zero, acc10 = zero, acc11 = zero;
@@ -323,7 +374,7 @@ inline void AccumulateTile(const TileArgs& t, __m512i (&acc)[kRows][kVecs]) {
     QGEMM_VNNI_ROW(5)
     QGEMM_VNNI_ROW(6)
     QGEMM_VNNI_ROW(7)
-    a += kAGroupBytes;
+    a += kInPlace ? kKR : kAGroupBytes;
     b += kBGroupBytes;
   }
   QGEMM_VNNI_SAVE(0)
@@ -344,6 +395,15 @@ inline void AccumulateTile(const TileArgs& t, __m512i (&acc)[kRows][kVecs]) {
       const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
       acc[i][v] = _mm512_add_epi32(acc[i][v], _mm512_add_epi32(row, col));
     }
+  }
+}
+
+template <int kRows, int kVecs>
+inline void AccumulateTile(const TileArgs& t, __m512i (&acc)[kRows][kVecs]) {
+  if (t.a_stride != 0) {
+    AccumulateTileFrom<kRows, kVecs, true>(t, acc);
+  } else {
+    AccumulateTileFrom<kRows, kVecs, false>(t, acc);
   }
 }
 #undef QGEMM_VNNI_ROW
@@ -586,6 +646,10 @@ const KernelTable kTable = {
     // function is compiled in its own AVX2 translation unit).
     /*dot_rows_kn=*/avx2::DotRowsKN,
     /*dot_rows_nr=*/avx2::kDotRowsNR,
+    /*enable=*/nullptr,
+    /*thread_begin=*/nullptr,
+    /*thread_end=*/nullptr,
+    /*sum_a_rows=*/SumARows,
 };
 }  // namespace QGEMM_AVX512VNNI_NAMESPACE
 
