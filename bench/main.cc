@@ -20,6 +20,10 @@
 // CPU that has more (a Xeon with AMX); XNNPACK and OpenBLAS have nothing
 // beyond AVX-512 for this work and are left as they are.
 //
+// --shapes=engine (or QGEMM_BENCH_SHAPES=engine): the engine layers of
+// problem.h (BERT-base, MobileNetV2 1x1 convolutions, LLM decode) instead
+// of the default shapes.
+//
 // Unless given, --benchmark_min_time=0.05 keeps a full run short; add
 // --benchmark_repetitions=5 --benchmark_report_aggregates_only=true for
 // medians (tools/qgemm-bench --repetitions 5 does).
@@ -60,6 +64,8 @@ int Main(int argc, char** argv) {
   if (const char* env = std::getenv("QGEMM_BENCH_PEER_MAX_ISA")) {
     peer_max_isa = env;
   }
+  std::string shape_set = "default";
+  if (const char* env = std::getenv("QGEMM_BENCH_SHAPES")) shape_set = env;
   std::vector<char*> args;
   static char default_min_time[] = "--benchmark_min_time=0.05";
   args.push_back(argv[0]);
@@ -75,6 +81,10 @@ int Main(int argc, char** argv) {
     }
     if (std::strncmp(argv[i], "--peer_max_isa=", 15) == 0) {
       peer_max_isa = argv[i] + 15;
+      continue;
+    }
+    if (std::strncmp(argv[i], "--shapes=", 9) == 0) {
+      shape_set = argv[i] + 9;
       continue;
     }
     args.push_back(argv[i]);
@@ -137,8 +147,23 @@ int Main(int argc, char** argv) {
   benchmark::AddCustomContext("qgemm_default_isa", qgemm_context_isa(nullptr));
   benchmark::AddCustomContext("qgemm_peers", peers.empty() ? "none" : peers);
 
+  if (shape_set != "default" && shape_set != "engine") {
+    std::fprintf(stderr,
+                 "qgemm_bench: --shapes=%s: only default and engine are "
+                 "known\n",
+                 shape_set.c_str());
+    return 1;
+  }
+  const std::vector<Shape>& shapes =
+      shape_set == "engine" ? EngineShapes() : BenchShapes();
+  std::string models;
+  for (const Shape& s : shapes) {
+    if (s.model[0] != '\0') models += s.Name() + "=" + s.model + ";";
+  }
+  if (!models.empty()) benchmark::AddCustomContext("shape_models", models);
+
   RegisterPeaks();
-  for (const Shape& s : BenchShapes()) {
+  for (const Shape& s : shapes) {
     for (Data d : {Data::kFull, Data::kNarrow}) {
       RegisterQgemm(s, d);
 #if defined(QGEMM_BENCH_HAVE_GEMMLOWP)

@@ -25,6 +25,26 @@ const std::vector<Shape>& BenchShapes() {
   return shapes;
 }
 
+const std::vector<Shape>& EngineShapes() {
+  // M x N x K as the GEMM sees them: a 1x1 convolution over an H x W map is
+  // M = H*W, N = output channels, K = input channels (MobileNetV2 at 224,
+  // Sandler et al. 2018, Table 2; block numbers count its 17 bottlenecks).
+  static const std::vector<Shape> shapes = {
+      {384, 768, 768, "BERT-base QKV/output projection (seq 384)"},
+      {384, 3072, 768, "BERT-base FFN up (seq 384)"},
+      {384, 768, 3072, "BERT-base FFN down (seq 384)"},
+      {12544, 16, 32, "MobileNetV2 block 1 project 32->16 @112x112"},
+      {3136, 144, 24, "MobileNetV2 block 3 expand 24->144 @56x56"},
+      {784, 192, 32, "MobileNetV2 block 4 expand 32->192 @28x28"},
+      {196, 576, 96, "MobileNetV2 block 11 expand 96->576 @14x14"},
+      {49, 1280, 320, "MobileNetV2 last 1x1 conv 320->1280 @7x7"},
+      {1, 4096, 4096, "LLM decode attention projection (7B)"},
+      {1, 11008, 4096, "LLM decode FFN up/gate (7B)"},
+      {1, 4096, 11008, "LLM decode FFN down (7B)"},
+  };
+  return shapes;
+}
+
 const char* DataName(Data d) { return d == Data::kFull ? "full" : "narrow"; }
 
 std::string RowName(const std::string& library, Data data, const Shape& s) {

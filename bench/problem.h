@@ -27,6 +27,7 @@ namespace qgemm_bench {
 
 struct Shape {
   size_t m, n, k;
+  const char* model = "";    // the layer it is, for the engine set
   std::string Name() const;  // "MxNxK"
   double Ops() const { return 2.0 * double(m) * double(n) * double(k); }
 };
@@ -34,6 +35,11 @@ struct Shape {
 // docs/design.md, "How speed is measured": GEMV, cubes, MobileNet/ResNet
 // convolutions as GEMM, BERT-base, an LLM projection.
 const std::vector<Shape>& BenchShapes();
+
+// --shapes=engine: the layers an inference engine runs, each named: a
+// BERT-base encoder layer, MobileNetV2's 1x1 convolutions as GEMMs, LLM
+// decode projections (batch 1).
+const std::vector<Shape>& EngineShapes();
 
 enum class Data { kFull, kNarrow };
 const char* DataName(Data d);  // "full", "narrow"
