@@ -213,12 +213,15 @@ void SumARows(size_t k, size_t m_eff, const uint8_t* a, size_t lda,
       s0 =
           _mm512_dpbusd_epi32(s0, _mm512_maskz_loadu_epi8(mask, row + p), ones);
     }
-    // The 16 lanes added in memory (SIMDe 0.7 has no reduce_add to emulate).
-    alignas(64) uint32_t lanes[16];
-    _mm512_store_si512(lanes, _mm512_add_epi32(s0, s1));
-    uint32_t sum = 0;
-    for (uint32_t lane : lanes) sum += lane;
-    row_sums[i] = static_cast<int32_t>(sum);
+    // 16 lanes to 1 by halving (SIMDe 0.7 has no reduce_add to emulate).
+    const __m512i r = _mm512_add_epi32(s0, s1);
+    const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(r),
+                                       _mm512_extracti64x4_epi64(r, 1));
+    __m128i q = _mm_add_epi32(_mm256_castsi256_si128(h),
+                              _mm256_extracti128_si256(h, 1));
+    q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4E));
+    q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0xB1));
+    row_sums[i] = _mm_cvtsi128_si32(q);
   }
 }
 
