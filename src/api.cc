@@ -325,10 +325,10 @@ qgemm_status CheckDequant(const qgemm_dequant* dq, size_t n) {
                 "a_scale %g is not a finite normal float >= FLT_MIN",
                 static_cast<double>(dq->a_scale));
   }
-  if (dq->b_scale == nullptr) {
+  const size_t count = dq->per_channel ? n : 1;
+  if (count > 0 && dq->b_scale == nullptr) {
     return Fail(QGEMM_INVALID_ARGUMENT, "dequant b_scale is NULL");
   }
-  const size_t count = dq->per_channel ? n : 1;
   for (size_t j = 0; j < count; ++j) {
     if (!ValidScale(dq->b_scale[j])) {
       return Fail(QGEMM_INVALID_ARGUMENT,
