@@ -64,25 +64,34 @@ ColumnRequant RequantOfColumn(const OutputSpec& out, size_t j) {
 // The per-column arrays of a call (kernel_table.h's TileColumns), n_padded
 // entries each in ctx->col_params (grow-only), once per call:
 //   col_offset[j] = bias[j] - za * col_sums[j] + kzz   (mod 2^32)
-// with col_sums null for kernels that fold za into A (no column term).
-// Columns j >= n get no bias and column 0's requantization, so that
-// padding lanes compute on valid parameters. False: out of memory.
+// with col_sums null for kernels that fold za into A (no column term), and
+// no int32 bias for float output (its bias is the fma's addend).
+// Float output: scale[j] = a_scale * b_scale[j], the one float multiply of
+// the contract, done here once so that every ISA uses the same floats.
+// Columns j >= n get no bias and column 0's parameters, so that padding
+// lanes compute on valid ones. False: out of memory.
 bool ExpandColumns(qgemm_context* ctx, const OutputSpec& out, size_t n,
                    size_t n_padded, const int32_t* col_sums, uint32_t za,
                    uint32_t kzz, TileColumns* cols) {
-  if (!ctx->col_params.Reserve(4 * n_padded * sizeof(int32_t))) return false;
+  static_assert(sizeof(float) == sizeof(int32_t), "one array size for all");
+  if (!ctx->col_params.Reserve(6 * n_padded * sizeof(int32_t))) return false;
   auto* col_offset = static_cast<int32_t*>(ctx->col_params.data());
   int32_t* multiplier = col_offset + n_padded;
   int32_t* left_shift = multiplier + n_padded;
   int32_t* right_shift = left_shift + n_padded;
+  auto* scale = reinterpret_cast<float*>(right_shift + n_padded);
+  float* bias_f = scale + n_padded;
+  const bool requantize = out.kind == OutputKind::kUint8;
+  const bool to_float = out.kind == OutputKind::kFloat;
   for (size_t j = 0; j < n_padded; ++j) {
     const bool real = j < n;
-    const uint32_t bias =
-        (real && out.bias) ? static_cast<uint32_t>(out.bias[j]) : 0;
+    const uint32_t bias = (real && out.bias && !to_float)
+                              ? static_cast<uint32_t>(out.bias[j])
+                              : 0;
     const uint32_t col_term =
         col_sums ? kzz - za * static_cast<uint32_t>(col_sums[j]) : 0;
     col_offset[j] = static_cast<int32_t>(bias + col_term);
-    if (out.requantize) {
+    if (requantize) {
       const ColumnRequant r = RequantOfColumn(out, real ? j : 0);
       multiplier[j] = r.multiplier;
       left_shift[j] = r.left_shift;
@@ -90,9 +99,35 @@ bool ExpandColumns(qgemm_context* ctx, const OutputSpec& out, size_t n,
     } else {
       multiplier[j] = left_shift[j] = right_shift[j] = 0;
     }
+    if (to_float) {
+      const size_t q = (out.per_channel && real) ? j : 0;
+      scale[j] = out.a_scale * out.b_scale[q];
+      bias_f[j] = (real && out.bias_f) ? out.bias_f[j] : 0.0f;
+    } else {
+      scale[j] = 0.0f;
+      bias_f[j] = 0.0f;
+    }
   }
-  *cols = {col_offset, multiplier, left_shift, right_shift};
+  *cols = {col_offset, multiplier, left_shift, right_shift, scale, bias_f};
   return true;
+}
+
+// The column parameters from column j on.
+TileColumns ColumnsFrom(const TileColumns& c, size_t j) {
+  return {c.col_offset + j,  c.multiplier + j, c.left_shift + j,
+          c.right_shift + j, c.scale + j,      c.bias_f + j};
+}
+
+GemmTileFn KernelOf(const KernelTable& t, OutputKind kind, uint32_t variant) {
+  switch (kind) {
+    case OutputKind::kUint8:
+      return t.gemm_u8[variant];
+    case OutputKind::kInt32:
+      return t.gemm_s32[variant];
+    case OutputKind::kFloat:
+      return t.gemm_f32[variant];
+  }
+  return nullptr;
 }
 
 struct PackBState {
@@ -163,10 +198,7 @@ struct GemmState {
   size_t a_panel_bytes;
   size_t mc, nc_panels;  // block: mc rows (multiple of MR), nc_panels B panels
   size_t m_blocks, n_blocks;
-  const int32_t* col_offset;
-  const int32_t* multiplier;
-  const int32_t* left_shift;
-  const int32_t* right_shift;
+  TileColumns cols;  // of the whole call
 };
 
 void GemmBlockTask(void* state, size_t task, int worker) {
@@ -205,9 +237,8 @@ void GemmBlockTask(void* state, size_t task, int worker) {
     }
   }
 
-  const GemmTileFn kernel =
-      s.out->requantize ? t.gemm_u8[s.b->variant] : t.gemm_s32[s.b->variant];
-  const size_t elem = s.out->requantize ? 1 : sizeof(int32_t);
+  const GemmTileFn kernel = KernelOf(t, s.out->kind, s.b->variant);
+  const size_t elem = OutputElementBytes(s.out->kind);
   auto* c_base = static_cast<uint8_t*>(s.out->c);
   const size_t jp_begin = jb * s.nc_panels;
   const size_t jp_end = std::min(s.b->num_panels, jp_begin + s.nc_panels);
@@ -220,10 +251,7 @@ void GemmBlockTask(void* state, size_t task, int worker) {
     const size_t j0 = jp * nr;
     args.b_panel = s.b->panels + jp * s.b->panel_bytes;
     args.n_eff = std::min(nr, s.b->n - j0);
-    args.cols.col_offset = s.col_offset + j0;
-    args.cols.multiplier = s.multiplier + j0;
-    args.cols.left_shift = s.left_shift + j0;
-    args.cols.right_shift = s.right_shift + j0;
+    args.cols = ColumnsFrom(s.cols, j0);
     for (size_t p = 0; p < a_panels; ++p) {
       const size_t r0 = p * mr;
       args.a_panel = s.a_in_place ? s.a + (i0 + r0) * s.lda
@@ -262,13 +290,17 @@ bool CheckKernelTable(const KernelTable& t, std::string* why) {
       t.pack_a_panel == nullptr || t.pack_b_panel == nullptr) {
     return fail("a panel size or packing function is null");
   }
-  if (t.gemm_u8[0] == nullptr || t.gemm_s32[0] == nullptr) {
+  if (t.gemm_u8[0] == nullptr || t.gemm_s32[0] == nullptr ||
+      t.gemm_f32[0] == nullptr) {
     return fail("variant 0 lacks a micro-kernel");
   }
   for (int v = 1; v < kMaxKernelVariants; ++v) {
-    if ((t.gemm_u8[v] == nullptr) != (t.gemm_s32[v] == nullptr)) {
+    const bool has_u8 = t.gemm_u8[v] != nullptr;
+    if (has_u8 != (t.gemm_s32[v] != nullptr) ||
+        has_u8 != (t.gemm_f32[v] != nullptr)) {
       return fail("variant " + std::to_string(v) +
-                  " has one micro-kernel of two");
+                  " lacks one of its three micro-kernels (uint8, int32, " +
+                  "float)");
     }
     if (t.gemm_u8[v] != nullptr && t.choose_variant == nullptr) {
       return fail("variant " + std::to_string(v) +
@@ -279,6 +311,10 @@ bool CheckKernelTable(const KernelTable& t, std::string* why) {
     return fail("thread_begin and thread_end come in a pair");
   }
   return true;
+}
+
+size_t OutputElementBytes(OutputKind kind) {
+  return kind == OutputKind::kUint8 ? 1 : 4;
 }
 
 bool PackedBSizes(const KernelTable& table, size_t k, size_t n,
@@ -392,10 +428,7 @@ qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   s.nc_panels = nc_panels;
   s.m_blocks = DivCeil(m, mc);
   s.n_blocks = DivCeil(b.num_panels, nc_panels);
-  s.col_offset = cols.col_offset;
-  s.multiplier = cols.multiplier;
-  s.left_shift = cols.left_shift;
-  s.right_shift = cols.right_shift;
+  s.cols = cols;
 
   const size_t a_block_bytes = DivCeil(mc, mr) * s.a_panel_bytes;
   for (WorkerScratch& w : ctx->workers) {
@@ -431,8 +464,7 @@ void DotRowsTask(void* state, size_t task, int worker) {
   DotRowsArgs args = s.all;
   args.n = std::min(s.block, s.all.n - j0);
   args.b += j0;
-  args.cols = {s.all.cols.col_offset + j0, s.all.cols.multiplier + j0,
-               s.all.cols.left_shift + j0, s.all.cols.right_shift + j0};
+  args.cols = ColumnsFrom(s.all.cols, j0);
   args.c = static_cast<uint8_t*>(s.all.c) + j0 * s.c_elem;
   // The worker's A-block scratch holds the sums: no A is packed here.
   args.scratch = static_cast<int32_t*>(
@@ -456,10 +488,10 @@ qgemm_status RunDotRows(qgemm_context* ctx, size_t m, size_t n, size_t k,
   DotRowsState s;
   s.ctx = ctx;
   s.kernel = t.dot_rows_kn;
-  s.c_elem = out.requantize ? 1 : sizeof(int32_t);
+  s.c_elem = OutputElementBytes(out.kind);
   s.clamp = {out.c_zero_point, out.c_min, out.c_max};
   // C = sum (a - za) b - zb sum (a - za) + bias: the kernel folds za into A,
-  // so the columns carry only the bias.
+  // so the columns carry only the bias (none for float output).
   if (!ExpandColumns(ctx, out, n, DivCeil(n, nr) * nr, /*col_sums=*/nullptr, 0,
                      0, &s.all.cols)) {
     return QGEMM_OUT_OF_MEMORY;
@@ -480,7 +512,8 @@ qgemm_status RunDotRows(qgemm_context* ctx, size_t m, size_t n, size_t k,
   s.all.b = b;
   s.all.ldb = ldb;
   s.all.row_offset = s.row_offset;
-  s.all.clamp = out.requantize ? &s.clamp : nullptr;
+  s.all.output = out.kind;
+  s.all.clamp = out.kind == OutputKind::kUint8 ? &s.clamp : nullptr;
   s.all.c = out.c;
   s.all.ldc = out.ldc;
   s.all.scratch = nullptr;  // per worker, in DotRowsTask

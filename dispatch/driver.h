@@ -25,16 +25,24 @@ struct PackedBView {
   uint8_t zero_point;
 };
 
+// What one call computes and where it goes. The fields of other kinds are
+// ignored (zero or null).
 struct OutputSpec {
-  bool requantize;  // uint8 output through the output stage, else int32
-  const int32_t* bias;
-  const int32_t* multiplier;
-  const int32_t* shift;
-  bool per_channel;
-  int32_t c_zero_point, c_min, c_max;
+  OutputKind kind;
+  const int32_t* bias;        // kUint8, kInt32; may be null
+  const int32_t* multiplier;  // kUint8
+  const int32_t* shift;       // kUint8
+  bool per_channel;           // kUint8 (multiplier, shift), kFloat (b_scale)
+  int32_t c_zero_point, c_min, c_max;  // kUint8
+  float a_scale;                       // kFloat
+  const float* b_scale;                // kFloat
+  const float* bias_f;                 // kFloat; may be null
   void* c;
   size_t ldc;  // in elements
 };
+
+// Bytes of one element of C for an output kind.
+size_t OutputElementBytes(OutputKind kind);
 
 // The rules every kernel table obeys, which the driver relies on without
 // checking again: tile sizes within the driver's limits, KR dividing the

@@ -17,15 +17,29 @@
 
 namespace qgemm {
 
+// What a call writes to C (docs/design.md, "Numerics" and "Additions"):
+//   kUint8  requantized uint8 through the fixed-point output stage
+//   kInt32  the int32 sum itself
+//   kFloat  fmaf((float) acc, scale[j], bias_f[j])
+enum class OutputKind : uint32_t { kUint8, kInt32, kFloat };
+
 // Per-column output parameters of one tile: NR entries each, already offset
 // to the tile's first column. The driver fills them once per call.
 //   col_offset[j] = bias[j] - za * colsum_b[j] + K * za * zb   (int32, wraps)
+//                   (float output: no bias, it comes with the fma)
 //   left_shift[j] = max(shift[j], 0), right_shift[j] = max(-shift[j], 0)
+//   scale[j]      = a_scale * b_scale[j]   one float multiply, in the driver,
+//                   so every ISA multiplies by the same float
+//   bias_f[j]     = the float bias, +0.0f without one
+// A kernel reads only the arrays of its output kind (uint8: the first four;
+// int32: col_offset; float: col_offset, scale, bias_f).
 struct TileColumns {
   const int32_t* col_offset;
   const int32_t* multiplier;
   const int32_t* left_shift;
   const int32_t* right_shift;
+  const float* scale;
+  const float* bias_f;
 };
 
 // Per-call constants of the uint8 output stage.
@@ -109,10 +123,11 @@ using GemmTileFn = void (*)(const TileArgs* args);
 //   row_offset[i] = -zb * sum_k (a[i][k] - za)   (int32, wraps), m entries
 //   col_offset[j] = bias[j]
 // (no column sums of B are needed). C gets rows [0, m) x columns [0, n):
-// uint8 through the requantization of TileArgs when clamp is not null (the
-// same per-column multiplier / shifts), else acc as int32. i < m <=
-// kMaxDotRows. Let n_round = n rounded up to KernelTable::dot_rows_nr: the
-// four cols arrays hold n_round entries (those past n may hold anything;
+// as output says: uint8 through the requantization of TileArgs (the same
+// per-column multiplier / shifts and clamp), acc as int32, or float as the
+// float micro-kernels write it (scale, bias_f). i < m <= kMaxDotRows. Let
+// n_round = n rounded up to KernelTable::dot_rows_nr: the cols arrays of
+// the output kind hold n_round entries (those past n may hold anything;
 // their lanes are computed and discarded), and scratch holds m * n_round
 // int32 the kernel may use as it likes (its sums). No byte of A or B
 // outside the matrices is read, no byte of C outside them written.
@@ -125,7 +140,8 @@ struct DotRowsArgs {
   size_t ldb;  // bytes
   const int32_t* row_offset;
   TileColumns cols;
-  const OutputClamp* clamp;  // null: int32 C
+  OutputKind output;
+  const OutputClamp* clamp;  // kUint8 only
   void* c;
   size_t ldc;  // in elements of C
   int32_t* scratch;
@@ -149,9 +165,11 @@ struct KernelTable {
   // sums are always of the original b).
   int32_t b_packed_offset[kMaxKernelVariants];
   // Micro-kernels per variant: uint8 output through the requantization
-  // stage, and int32 output. Entries past the ISA's last variant are null.
+  // stage, int32 output, and float output (fmaf((float) acc, scale, bias_f)
+  // per column, TileColumns). Entries past the ISA's last variant are null.
   GemmTileFn gemm_u8[kMaxKernelVariants];
   GemmTileFn gemm_s32[kMaxKernelVariants];
+  GemmTileFn gemm_f32[kMaxKernelVariants];
   // May be null: such calls pack B like any other.
   DotRowsFn dot_rows_kn;
   // Column step of dot_rows_kn: the driver's column blocks are multiples of

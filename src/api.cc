@@ -3,6 +3,7 @@
 // status with C untouched.
 #include <qgemm/qgemm.h>
 
+#include <cmath>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -268,27 +269,90 @@ qgemm_status Run(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
 }
 
 qgemm::OutputSpec RequantSpec(const qgemm_requant* rq, uint8_t* c, size_t ldc) {
-  return {true,
-          rq->bias,
-          rq->multiplier,
-          rq->shift,
-          rq->per_channel != 0,
-          rq->c_zero_point,
-          rq->c_min,
-          rq->c_max,
-          c,
-          ldc};
+  qgemm::OutputSpec spec{};
+  spec.kind = qgemm::OutputKind::kUint8;
+  spec.bias = rq->bias;
+  spec.multiplier = rq->multiplier;
+  spec.shift = rq->shift;
+  spec.per_channel = rq->per_channel != 0;
+  spec.c_zero_point = rq->c_zero_point;
+  spec.c_min = rq->c_min;
+  spec.c_max = rq->c_max;
+  spec.c = c;
+  spec.ldc = ldc;
+  return spec;
 }
 
 qgemm::OutputSpec S32Spec(const int32_t* bias, int32_t* c, size_t ldc) {
-  return {false, bias, nullptr, nullptr, false, 0, 0, 0, c, ldc};
+  qgemm::OutputSpec spec{};
+  spec.kind = qgemm::OutputKind::kInt32;
+  spec.bias = bias;
+  spec.c = c;
+  spec.ldc = ldc;
+  return spec;
+}
+
+qgemm::OutputSpec F32Spec(const qgemm_dequant* dq, float* c, size_t ldc) {
+  qgemm::OutputSpec spec{};
+  spec.kind = qgemm::OutputKind::kFloat;
+  spec.per_channel = dq->per_channel != 0;
+  spec.a_scale = dq->a_scale;
+  spec.b_scale = dq->b_scale;
+  spec.bias_f = dq->bias;
+  spec.c = c;
+  spec.ldc = ldc;
+  return spec;
+}
+
+// A scale of the float output: finite and normal (>= FLT_MIN). Zero,
+// subnormal, negative, infinite and NaN scales are refused (the comparisons
+// are false for NaN).
+bool ValidScale(float s) {
+  return s >= std::numeric_limits<float>::min() &&
+         s <= std::numeric_limits<float>::max();
+}
+
+// Checks the dequantization parameters of a call with n columns (n already
+// checked with C). Reads no more than the entries the call will.
+qgemm_status CheckDequant(const qgemm_dequant* dq, size_t n) {
+  if (dq == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "dequant is NULL");
+  if (dq->per_channel != 0 && dq->per_channel != 1) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "per_channel must be 0 or 1, not %d",
+                dq->per_channel);
+  }
+  if (!ValidScale(dq->a_scale)) {
+    return Fail(QGEMM_INVALID_ARGUMENT,
+                "a_scale %g is not a finite normal float >= FLT_MIN",
+                static_cast<double>(dq->a_scale));
+  }
+  const size_t count = dq->per_channel ? n : 1;
+  if (count > 0 && dq->b_scale == nullptr) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "dequant b_scale is NULL");
+  }
+  for (size_t j = 0; j < count; ++j) {
+    if (!ValidScale(dq->b_scale[j])) {
+      return Fail(QGEMM_INVALID_ARGUMENT,
+                  "b_scale[%zu] = %g is not a finite normal float >= FLT_MIN",
+                  j, static_cast<double>(dq->b_scale[j]));
+    }
+  }
+  if (dq->bias != nullptr) {
+    for (size_t j = 0; j < n; ++j) {
+      if (!std::isfinite(dq->bias[j])) {
+        return Fail(QGEMM_INVALID_ARGUMENT, "bias[%zu] = %g is not finite", j,
+                    static_cast<double>(dq->bias[j]));
+      }
+    }
+  }
+  return QGEMM_OK;
 }
 
 // Shared by the unpacked entry points: checks, then packs B and runs.
 qgemm_status GemmUnpacked(qgemm_context* ctx, size_t m, size_t n, size_t k,
                           const uint8_t* a, size_t lda, uint8_t za,
                           const uint8_t* b, size_t ldb, uint8_t zb,
-                          const qgemm::OutputSpec& spec, size_t c_elem) {
+                          const qgemm::OutputSpec& spec) {
+  const size_t c_elem = qgemm::OutputElementBytes(spec.kind);
   qgemm_status st;
   if ((st = CheckMatrix("A", a, m, k, lda, 1)) != QGEMM_OK) return st;
   if ((st = CheckMatrix("B", b, k, n, ldb, 1)) != QGEMM_OK) return st;
@@ -312,8 +376,9 @@ qgemm_status GemmUnpacked(qgemm_context* ctx, size_t m, size_t n, size_t k,
 
 qgemm_status GemmPacked(qgemm_context* ctx, size_t m, const uint8_t* a,
                         size_t lda, uint8_t za, const qgemm_packed_b* b,
-                        const qgemm::OutputSpec& spec, size_t c_elem) {
+                        const qgemm::OutputSpec& spec) {
   if (b == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "packed B is NULL");
+  const size_t c_elem = qgemm::OutputElementBytes(spec.kind);
   qgemm_status st;
   if ((st = CheckMatrix("A", a, m, b->k, lda, 1)) != QGEMM_OK) return st;
   if ((st = CheckMatrix("C", spec.c, m, b->n, spec.ldc, c_elem)) != QGEMM_OK) {
@@ -444,7 +509,7 @@ qgemm_status qgemm_u8u8_requant(qgemm_context* ctx, size_t m, size_t n,
   if ((st = CheckMatrix("C", c, m, n, ldc, 1)) != QGEMM_OK) return st;
   if ((st = CheckRequant(rq, n)) != QGEMM_OK) return st;
   return GemmUnpacked(ctx, m, n, k, a, lda, a_zero_point, b, ldb, b_zero_point,
-                      RequantSpec(rq, c, ldc), 1);
+                      RequantSpec(rq, c, ldc));
 }
 
 qgemm_status qgemm_u8u8_s32(qgemm_context* ctx, size_t m, size_t n, size_t k,
@@ -452,7 +517,23 @@ qgemm_status qgemm_u8u8_s32(qgemm_context* ctx, size_t m, size_t n, size_t k,
                             const uint8_t* b, size_t ldb, uint8_t b_zero_point,
                             const int32_t* bias, int32_t* c, size_t ldc) {
   return GemmUnpacked(ctx, m, n, k, a, lda, a_zero_point, b, ldb, b_zero_point,
-                      S32Spec(bias, c, ldc), sizeof(int32_t));
+                      S32Spec(bias, c, ldc));
+}
+
+qgemm_status qgemm_u8u8_f32(qgemm_context* ctx, size_t m, size_t n, size_t k,
+                            const uint8_t* a, size_t lda, uint8_t a_zero_point,
+                            const uint8_t* b, size_t ldb, uint8_t b_zero_point,
+                            const qgemm_dequant* dq, float* c, size_t ldc) {
+  // Shapes first: n must be right before the per-channel arrays are read.
+  qgemm_status st;
+  if ((st = CheckMatrix("A", a, m, k, lda, 1)) != QGEMM_OK) return st;
+  if ((st = CheckMatrix("B", b, k, n, ldb, 1)) != QGEMM_OK) return st;
+  if ((st = CheckMatrix("C", c, m, n, ldc, sizeof(float))) != QGEMM_OK) {
+    return st;
+  }
+  if ((st = CheckDequant(dq, n)) != QGEMM_OK) return st;
+  return GemmUnpacked(ctx, m, n, k, a, lda, a_zero_point, b, ldb, b_zero_point,
+                      F32Spec(dq, c, ldc));
 }
 
 qgemm_status qgemm_pack_b(qgemm_context* ctx, size_t k, size_t n,
@@ -529,8 +610,7 @@ qgemm_status qgemm_u8u8_requant_packed(qgemm_context* ctx, size_t m,
   if ((st = CheckMatrix("A", a, m, b->k, lda, 1)) != QGEMM_OK) return st;
   if ((st = CheckMatrix("C", c, m, b->n, ldc, 1)) != QGEMM_OK) return st;
   if ((st = CheckRequant(rq, b->n)) != QGEMM_OK) return st;
-  return GemmPacked(ctx, m, a, lda, a_zero_point, b, RequantSpec(rq, c, ldc),
-                    1);
+  return GemmPacked(ctx, m, a, lda, a_zero_point, b, RequantSpec(rq, c, ldc));
 }
 
 qgemm_status qgemm_u8u8_s32_packed(qgemm_context* ctx, size_t m,
@@ -538,8 +618,23 @@ qgemm_status qgemm_u8u8_s32_packed(qgemm_context* ctx, size_t m,
                                    uint8_t a_zero_point,
                                    const qgemm_packed_b* b, const int32_t* bias,
                                    int32_t* c, size_t ldc) {
-  return GemmPacked(ctx, m, a, lda, a_zero_point, b, S32Spec(bias, c, ldc),
-                    sizeof(int32_t));
+  return GemmPacked(ctx, m, a, lda, a_zero_point, b, S32Spec(bias, c, ldc));
+}
+
+qgemm_status qgemm_u8u8_f32_packed(qgemm_context* ctx, size_t m,
+                                   const uint8_t* a, size_t lda,
+                                   uint8_t a_zero_point,
+                                   const qgemm_packed_b* b,
+                                   const qgemm_dequant* dq, float* c,
+                                   size_t ldc) {
+  if (b == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "packed B is NULL");
+  qgemm_status st;
+  if ((st = CheckMatrix("A", a, m, b->k, lda, 1)) != QGEMM_OK) return st;
+  if ((st = CheckMatrix("C", c, m, b->n, ldc, sizeof(float))) != QGEMM_OK) {
+    return st;
+  }
+  if ((st = CheckDequant(dq, b->n)) != QGEMM_OK) return st;
+  return GemmPacked(ctx, m, a, lda, a_zero_point, b, F32Spec(dq, c, ldc));
 }
 
 }  // extern "C"

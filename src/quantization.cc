@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <qgemm/quantization.hpp>
@@ -63,6 +64,47 @@ qgemm_status NudgeRange(float rmin, float rmax, int32_t quant_max, float* scale,
 }
 
 }  // namespace
+
+QuantizedMatrix quantize_dynamic(const float* x, size_t rows, size_t cols,
+                                 size_t ld) {
+  if (ld < cols) {
+    throw Error(QGEMM_INVALID_ARGUMENT,
+                "quantize_dynamic: ld " + std::to_string(ld) +
+                    " is smaller than cols " + std::to_string(cols));
+  }
+  QuantizedMatrix out;
+  out.rows = rows;  // an empty matrix keeps its shape for the GEMM's checks
+  out.cols = cols;
+  if (rows == 0 || cols == 0) return out;
+  if (x == nullptr) {
+    throw Error(QGEMM_INVALID_ARGUMENT, "quantize_dynamic: x is NULL");
+  }
+  if (rows > SIZE_MAX / cols) {
+    throw Error(QGEMM_INVALID_ARGUMENT,
+                "quantize_dynamic: rows x cols overflow");
+  }
+  // The range starts at 0: choose_quant_params extends it to hold 0 anyway.
+  float lo = 0.0f, hi = 0.0f;
+  for (size_t i = 0; i < rows; ++i) {
+    const float* row = x + i * ld;
+    for (size_t j = 0; j < cols; ++j) {
+      const float v = row[j];
+      if (!std::isfinite(v)) {
+        throw Error(QGEMM_INVALID_ARGUMENT,
+                    "quantize_dynamic: x[" + std::to_string(i) + "][" +
+                        std::to_string(j) + "] is not finite");
+      }
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+  }
+  out.params = choose_quant_params(lo, hi);
+  out.data.resize(rows * cols);
+  for (size_t i = 0; i < rows; ++i) {
+    quantize(x + i * ld, cols, out.params, out.data.data() + i * cols);
+  }
+  return out;
+}
 
 FakeQuantParams nudge_fake_quant_range(float rmin, float rmax, int num_bits) {
   if (num_bits < 2 || num_bits > 16) {

@@ -47,6 +47,30 @@ int main(void) {
       return 6;
     }
   }
+  {
+    /* Float output: acc * (0.5 * 0.25) + bias, exact in float here. */
+    const float b_scale = 0.25f;
+    const float bias[2] = {-1.0f, 2.5f};
+    float cf[4];
+    qgemm_dequant dq;
+    memset(&dq, 0, sizeof dq);
+    dq.a_scale = 0.5f;
+    dq.b_scale = &b_scale;
+    dq.bias = bias;
+    if (qgemm_u8u8_f32_packed(ctx, 2, a, 3, 0, packed, &dq, cf, 2) != QGEMM_OK)
+      return 8;
+    for (i = 0; i < 4; ++i) {
+      const float expect = (float)want[i] * 0.125f + bias[i % 2];
+      if (cf[i] != expect) {
+        printf("cf[%d] = %g, want %g\n", i, (double)cf[i], (double)expect);
+        return 9;
+      }
+    }
+    dq.a_scale = 0.0f;
+    if (qgemm_u8u8_f32(ctx, 2, 2, 3, a, 3, 0, b, 2, 0, &dq, cf, 2) !=
+        QGEMM_INVALID_ARGUMENT)
+      return 10;
+  }
   if (qgemm_u8u8_s32(ctx, 2, 2, 3, NULL, 3, 0, b, 2, 0, NULL, c32, 2) !=
       QGEMM_INVALID_ARGUMENT)
     return 7;

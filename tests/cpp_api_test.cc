@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <qgemm/qgemm.hpp>
+#include <qgemm/quantization.hpp>
 #include <random>
 #include <string>
 #include <type_traits>
@@ -142,6 +144,115 @@ TEST_P(CppApiTest, GemmS32MatchesReference) {
       ASSERT_EQ(c.buf, want.buf);
     }
   }
+}
+
+// Float output through the wrappers, unpacked and packed (NK), per tensor
+// and per channel, with and without bias: bit for bit the reference's,
+// padding untouched. The activations come from quantize_dynamic, as a
+// dynamically quantized layer gets them.
+TEST_P(CppApiTest, GemmF32OfDynamicallyQuantizedActivationsMatchesReference) {
+  std::mt19937 rng(5);
+  qgemm::Context ctx = MakeContext();
+  std::normal_distribution<float> activation(0.5f, 3.0f);
+  for (const Shape& s : kShapes) {
+    for (bool per_channel : {false, true}) {
+      SCOPED_TRACE(testing::Message() << s.m << "x" << s.n << "x" << s.k
+                                      << (per_channel ? " per channel" : ""));
+      const size_t ld = s.k + 3;
+      std::vector<float> x(s.m * ld, 1e30f);  // padding far out of range
+      for (size_t i = 0; i < s.m; ++i) {
+        for (size_t kk = 0; kk < s.k; ++kk) x[i * ld + kk] = activation(rng);
+      }
+      const qgemm::QuantizedMatrix a =
+          qgemm::quantize_dynamic(x.data(), s.m, s.k, ld);
+      const Matrix<uint8_t> b = RandomU8(s.n, s.k, 2, &rng);  // [out][in]
+      const qgemm::PackedB packed =
+          qgemm::PackedB::pack(ctx, b.cview(), qgemm::Layout::kNK, 131);
+      std::vector<float> b_scales(per_channel ? s.n : 1);
+      for (auto& v : b_scales) {
+        v = std::uniform_real_distribution<float>(1e-3f, 1e-1f)(rng);
+      }
+      std::vector<float> bias(s.n);
+      for (auto& v : bias)
+        v = std::uniform_real_distribution<float>(-2, 2)(rng);
+      const qgemm::DequantParams dq =
+          per_channel ? qgemm::DequantParams::make_per_channel(a.params.scale,
+                                                               b_scales, bias)
+                      : qgemm::DequantParams::make_per_tensor(a.params.scale,
+                                                              b_scales[0]);
+      RefDequantParams ref;
+      ref.a_scale = dq.a_scale;
+      ref.b_scale = dq.b_scale;
+      ref.per_channel = dq.per_channel;
+      ref.bias = dq.bias;
+      Matrix<float> want(s.m, s.n, 2, -7.0f);
+      RefGemmF32(s.m, s.n, s.k, a.data.data(), s.k, a.params.zero_point,
+                 b.buf.data(), b.stride, true, 131, ref, want.buf.data(),
+                 want.stride);
+      Matrix<float> c(s.m, s.n, 2, -7.0f);
+      qgemm::gemm_f32(ctx, a.view(), a.params.zero_point, packed, dq, c.view());
+      ASSERT_EQ(std::memcmp(c.buf.data(), want.buf.data(),
+                            c.buf.size() * sizeof(float)),
+                0);
+      // The same through the unpacked call, with B as k x n.
+      Matrix<uint8_t> b_kn(s.k, s.n, 1, 0xEE);
+      for (size_t kk = 0; kk < s.k; ++kk) {
+        for (size_t j = 0; j < s.n; ++j) {
+          b_kn.buf[kk * b_kn.stride + j] = b.buf[j * b.stride + kk];
+        }
+      }
+      Matrix<float> c2(s.m, s.n, 2, -7.0f);
+      qgemm::gemm_f32(ctx, a.view(), a.params.zero_point, b_kn.cview(), 131, dq,
+                      c2.view());
+      ASSERT_EQ(std::memcmp(c2.buf.data(), want.buf.data(),
+                            c2.buf.size() * sizeof(float)),
+                0);
+    }
+  }
+}
+
+TEST_P(CppApiTest, GemmF32ErrorsLeaveCUntouched) {
+  qgemm::Context ctx = MakeContext();
+  std::mt19937 rng(6);
+  const Matrix<uint8_t> a = RandomU8(3, 8, 0, &rng);
+  const Matrix<uint8_t> b = RandomU8(8, 5, 0, &rng);
+  Matrix<float> c(3, 5, 1, -7.0f);
+  const std::vector<float> before = c.buf;
+  // Sizes the C library cannot see: per-channel scales and bias over n.
+  const qgemm::DequantParams short_scales =
+      qgemm::DequantParams::make_per_channel(0.5f, {1.0f, 1.0f});
+  EXPECT_THROW(
+      qgemm::gemm_f32(ctx, a.cview(), 0, b.cview(), 0, short_scales, c.view()),
+      qgemm::Error);
+  EXPECT_EQ(qgemm::try_gemm_f32(ctx, a.cview(), 0, b.cview(), 0, short_scales,
+                                c.view()),
+            QGEMM_INVALID_ARGUMENT);
+  const qgemm::DequantParams long_bias =
+      qgemm::DequantParams::make_per_tensor(0.5f, 1.0f, {1, 2, 3, 4, 5, 6});
+  EXPECT_THROW(
+      qgemm::gemm_f32(ctx, a.cview(), 0, b.cview(), 0, long_bias, c.view()),
+      qgemm::Error);
+  // Values are the C library's: a zero scale and a NaN bias.
+  try {
+    qgemm::gemm_f32(ctx, a.cview(), 0, b.cview(), 0,
+                    qgemm::DequantParams::make_per_tensor(0.0f, 1.0f),
+                    c.view());
+    ADD_FAILURE() << "a zero a_scale was accepted";
+  } catch (const qgemm::Error& e) {
+    EXPECT_EQ(e.status(), QGEMM_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(e.what()).find("a_scale"), std::string::npos);
+  }
+  const qgemm::DequantParams nan_bias = qgemm::DequantParams::make_per_tensor(
+      0.5f, 1.0f, {0, 0, std::nanf(""), 0, 0});
+  const qgemm::PackedB packed =
+      qgemm::PackedB::pack(ctx, b.cview(), qgemm::Layout::kKN, 0);
+  EXPECT_THROW(qgemm::gemm_f32(ctx, a.cview(), 0, packed, nan_bias, c.view()),
+               qgemm::Error);
+  EXPECT_THROW(
+      qgemm::gemm_f32(ctx, a.cview(), 0, qgemm::PackedB(),
+                      qgemm::DequantParams::make_per_tensor(1, 1), c.view()),
+      qgemm::Error);
+  EXPECT_EQ(std::memcmp(c.buf.data(), before.data(), before.size() * 4), 0);
 }
 
 TEST_P(CppApiTest, PackedBMatchesReferenceInBothLayouts) {

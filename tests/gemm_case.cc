@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 
@@ -75,7 +78,8 @@ std::string GemmCase::Name() const {
     << ldc_pad << "_z" << int{za} << "." << int{zb} << "_M" << multiplier
     << "_s" << shift << (per_channel ? "_pc" : "") << "_zc" << c_zero_point
     << "_c" << int{c_min} << "-" << int{c_max} << "_d"
-    << static_cast<int>(a_data) << static_cast<int>(b_data) << "_seed" << seed;
+    << static_cast<int>(a_data) << static_cast<int>(b_data) << "_sc"
+    << static_cast<int>(scales) << "_seed" << seed;
   return s.str();
 }
 
@@ -123,9 +127,48 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
     for (auto& x : rq.bias) x = bd(rng);
   }
   const int32_t* bias = rq.bias.empty() ? nullptr : rq.bias.data();
+  // Float parameters, drawn after everything else so that the other calls'
+  // data stay as they were.
+  RefDequantParams dq;
+  dq.a_scale = gc.a_scale;
+  dq.per_channel = gc.per_channel;
+  dq.b_scale.assign(q, gc.b_scale);
+  {
+    std::uniform_real_distribution<float> factor(0.25f, 4.0f);
+    static constexpr float kMixed[] = {FLT_MIN, FLT_MAX, 1.0f, 3.0e-30f,
+                                       1.0e30f, 0.5f,    7.25f};
+    for (size_t j = 0; j < q; ++j) {
+      switch (gc.scales) {
+        case Scales::kTypical:
+          if (gc.per_channel) dq.b_scale[j] = gc.b_scale * factor(rng);
+          break;
+        case Scales::kTiny:
+          dq.a_scale = FLT_MIN;
+          dq.b_scale[j] =
+              j % 3 == 0 ? FLT_MIN : 0.5f / static_cast<float>(j + 1);
+          break;
+        case Scales::kOverflow:
+          dq.a_scale = FLT_MAX / 2;
+          dq.b_scale[j] = j % 2 == 0 ? FLT_MAX : 2.5f;
+          break;
+        case Scales::kMixed:
+          dq.b_scale[j] = kMixed[j % std::size(kMixed)];
+          break;
+      }
+    }
+    if (gc.bias) {
+      // A unit draw times the scale: the distribution's width 2 * FLT_MAX
+      // would overflow.
+      std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+      dq.bias.resize(gc.n);
+      for (auto& x : dq.bias) x = gc.bias_f_scale * unit(rng);
+    }
+  }
 
   const bool s32 = call == Call::kS32 || call == Call::kPackedS32;
-  const size_t elem = s32 ? 4 : 1;
+  const bool f32 = call == Call::kF32 || call == Call::kPackedF32;
+  const bool wide = s32 || f32;  // 4-byte elements
+  const size_t elem = wide ? 4 : 1;
   const size_t c_bytes = gc.m * ldc * elem;
   std::vector<uint8_t> c(c_bytes + kGuardBytes, kSentinel);
   std::vector<uint8_t> want(c.size(), kSentinel);
@@ -133,6 +176,13 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
     std::vector<int32_t> ref(std::max<size_t>(1, gc.m * gc.n));
     RefGemmS32(gc.m, gc.n, gc.k, a.data(), lda, gc.za, b.data(), ldb, nk, gc.zb,
                bias, ref.data(), gc.n);
+    for (size_t i = 0; i < gc.m; ++i) {
+      std::memcpy(&want[i * ldc * 4], &ref[i * gc.n], gc.n * 4);
+    }
+  } else if (f32) {
+    std::vector<float> ref(std::max<size_t>(1, gc.m * gc.n));
+    RefGemmF32(gc.m, gc.n, gc.k, a.data(), lda, gc.za, b.data(), ldb, nk, gc.zb,
+               dq, ref.data(), gc.n);
     for (size_t i = 0; i < gc.m; ++i) {
       std::memcpy(&want[i * ldc * 4], &ref[i * gc.n], gc.n * 4);
     }
@@ -153,6 +203,12 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
   r.c_zero_point = gc.c_zero_point;
   r.c_min = gc.c_min;
   r.c_max = gc.c_max;
+  qgemm_dequant d;
+  d.a_scale = dq.a_scale;
+  d.b_scale = dq.b_scale.data();
+  d.per_channel = gc.per_channel ? 1 : 0;
+  d.bias = dq.bias.empty() ? nullptr : dq.bias.data();
+  auto* c_float = static_cast<float*>(static_cast<void*>(c.data()));
   const std::vector<uint8_t> a_before = a, b_before = b;
 
   qgemm_status st = QGEMM_OK;
@@ -167,9 +223,14 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
           ctx, gc.m, gc.n, gc.k, a.data(), lda, gc.za, b.data(), ldb, gc.zb,
           bias, static_cast<int32_t*>(static_cast<void*>(c.data())), ldc);
       break;
+    case Call::kF32:
+      st = qgemm_u8u8_f32(ctx, gc.m, gc.n, gc.k, a.data(), lda, gc.za, b.data(),
+                          ldb, gc.zb, &d, c_float, ldc);
+      break;
     case Call::kPackedKN:
     case Call::kPackedNK:
     case Call::kPackedS32:
+    case Call::kPackedF32:
       st = qgemm_pack_b(ctx, gc.k, gc.n, b.data(), ldb,
                         nk ? QGEMM_LAYOUT_NK : QGEMM_LAYOUT_KN, gc.zb, &packed);
       if (st != QGEMM_OK) break;
@@ -177,6 +238,9 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
         st = qgemm_u8u8_s32_packed(
             ctx, gc.m, a.data(), lda, gc.za, packed, bias,
             static_cast<int32_t*>(static_cast<void*>(c.data())), ldc);
+      } else if (call == Call::kPackedF32) {
+        st = qgemm_u8u8_f32_packed(ctx, gc.m, a.data(), lda, gc.za, packed, &d,
+                                   c_float, ldc);
       } else {
         st = qgemm_u8u8_requant_packed(ctx, gc.m, a.data(), lda, gc.za, packed,
                                        &r, c.data(), ldc);
@@ -190,6 +254,19 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
     return err.str();
   }
   if (a != a_before || b != b_before) return "an input matrix was modified";
+  if (f32) {
+    // NaN against NaN passes whatever its bits (reference.h, SameFloat).
+    for (size_t i = 0; i < gc.m; ++i) {
+      for (size_t j = 0; j < gc.n; ++j) {
+        float got, exp;
+        std::memcpy(&got, &c[(i * ldc + j) * 4], 4);
+        std::memcpy(&exp, &want[(i * ldc + j) * 4], 4);
+        if (std::isnan(got) && std::isnan(exp)) {
+          std::memcpy(&want[(i * ldc + j) * 4], &got, 4);
+        }
+      }
+    }
+  }
   for (size_t x = 0; x < c.size(); ++x) {
     if (c[x] == want[x]) continue;
     if (x >= c_bytes) {
@@ -198,6 +275,14 @@ std::string RunCase(qgemm_context* ctx, const GemmCase& gc, Call call) {
       const size_t i = x / (ldc * elem), col = x % (ldc * elem) / elem;
       if (col >= gc.n) {
         err << "wrote into the row padding of C at row " << i << " col " << col;
+      } else if (f32) {
+        float got, exp;
+        std::memcpy(&got, &c[(i * ldc + col) * 4], 4);
+        std::memcpy(&exp, &want[(i * ldc + col) * 4], 4);
+        char text[96];
+        std::snprintf(text, sizeof text, "%a, want %a",
+                      static_cast<double>(got), static_cast<double>(exp));
+        err << "C[" << i << "][" << col << "] = " << text;
       } else if (s32) {
         int32_t got, exp;
         std::memcpy(&got, &c[(i * ldc + col) * 4], 4);
@@ -377,6 +462,29 @@ std::vector<GemmCase> AdversarialCases(size_t mr, size_t nr, size_t kr) {
       add(c);
     }
   }
+  // Float output scales at the ends of what the API allows: products that
+  // fall to subnormals or 0, products that overflow to inf (k = 1 with
+  // za = 255 and extreme A: many acc are 0, so 0 * inf gives NaN), and
+  // mixed per-channel scales; biases near FLT_MAX that the fma overflows.
+  for (Scales sc : {Scales::kTiny, Scales::kOverflow, Scales::kMixed}) {
+    for (bool per_channel : {false, true}) {
+      for (size_t k : {size_t{1}, size_t{37}}) {
+        GemmCase c;
+        c.m = mr + 1;
+        c.n = 2 * nr + 1;
+        c.k = k;
+        c.za = 255;
+        c.zb = 0;
+        c.a_data = Data::kExtremes;
+        c.per_channel = per_channel;
+        c.scales = sc;
+        c.bias = k == 1;
+        c.bias_f_scale = sc == Scales::kTiny ? 1e-37f : FLT_MAX;
+        add(c);
+      }
+    }
+  }
+
   // Bigger random problems: several blocks in M and N.
   for (const auto& s :
        {std::array<size_t, 3>{67, 129, 300}, std::array<size_t, 3>{300, 45, 77},

@@ -32,6 +32,16 @@ enum class Call {
   kPackedKN,   // qgemm_pack_b (KN) + qgemm_u8u8_requant_packed
   kPackedNK,   // qgemm_pack_b (NK) + qgemm_u8u8_requant_packed
   kPackedS32,  // qgemm_pack_b (NK) + qgemm_u8u8_s32_packed
+  kF32,        // qgemm_u8u8_f32
+  kPackedF32,  // qgemm_pack_b (KN) + qgemm_u8u8_f32_packed
+};
+
+// The float output's scales of a case (per_channel picks the b_scale form).
+enum class Scales {
+  kTypical,   // a_scale, b_scale as given; per channel: b_scale * [1/4, 4]
+  kTiny,      // FLT_MIN times scales below 1: s[j] subnormal or 0
+  kOverflow,  // products that overflow to inf (0 * inf gives NaN)
+  kMixed,     // per channel: FLT_MIN, FLT_MAX, 1 and others side by side
 };
 
 struct GemmCase {
@@ -46,6 +56,11 @@ struct GemmCase {
   int32_t shift = -8;
   int32_t c_zero_point = 128;
   uint8_t c_min = 0, c_max = 255;
+  // Float output (Call::kF32, kPackedF32); bias is random in
+  // [-bias_f_scale, bias_f_scale] when bias is set.
+  float a_scale = 0.0173f, b_scale = 0.00457f;
+  Scales scales = Scales::kTypical;
+  float bias_f_scale = 40.0f;
   uint32_t seed = 1;
 
   std::string Name() const;

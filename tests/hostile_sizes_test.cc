@@ -82,8 +82,23 @@ TEST_P(BadSizes, RequantIsInvalidWithCUntouched) {
                            nullptr, c32, s.ldc),
             QGEMM_INVALID_ARGUMENT)
       << s.what;
+  // Float output, per channel with a 1-entry scale and bias: as for the
+  // requant arrays, the shapes are checked before n entries are read.
+  float cf[16];
+  std::fill(std::begin(cf), std::end(cf), -7.0f);
+  const float b_scale = 1.0f, bias = 2.0f;
+  qgemm_dequant dq{};
+  dq.a_scale = 1.0f;
+  dq.b_scale = &b_scale;
+  dq.per_channel = 1;
+  dq.bias = &bias;
+  EXPECT_EQ(qgemm_u8u8_f32(nullptr, s.m, s.n, s.k, &a, s.lda, 0, &b, s.ldb, 0,
+                           &dq, cf, s.ldc),
+            QGEMM_INVALID_ARGUMENT)
+      << s.what;
   for (uint8_t x : c) ASSERT_EQ(x, 0xC3);
   for (int32_t x : c32) ASSERT_EQ(x, -7);
+  for (float x : cf) ASSERT_EQ(x, -7.0f);
 }
 
 void PrintTo(const SizeCase& s, std::ostream* os) { *os << s.what; }

@@ -95,6 +95,13 @@ TEST(IsaRegistry, ATableThatBreaksARuleIsRefused) {
       {"variant 0", [](qgemm::KernelTable* t) { t->gemm_u8[0] = nullptr; }},
       {"variant 1",
        [](qgemm::KernelTable* t) { t->gemm_u8[1] = t->gemm_u8[0]; }},
+      {"variant 0", [](qgemm::KernelTable* t) { t->gemm_f32[0] = nullptr; }},
+      {"float",
+       [](qgemm::KernelTable* t) {
+         // A second variant with uint8 and int32 kernels but no float one.
+         t->gemm_u8[1] = t->gemm_u8[0];
+         t->gemm_s32[1] = t->gemm_s32[0];
+       }},
       {"packing function",
        [](qgemm::KernelTable* t) { t->pack_b_panel = nullptr; }},
       {"thread_begin", [](qgemm::KernelTable* t) { t->thread_begin = [] {}; }},

@@ -8,14 +8,16 @@
 // caught here. Every parameter of the sweep comes from the table's
 // mr / nr / kr, nothing per ISA.
 //
-// The uint8 and int32 outputs go to a strided C whose row padding and tail
-// hold sentinels; the packed panels sit in 64-byte-aligned buffers of the
+// The uint8, int32 and float outputs go to a strided C whose row padding and
+// tail hold sentinels; the packed panels sit in 64-byte-aligned buffers of the
 // driver's exact size (dispatch/memory.h), so the sanitizer builds catch a
 // kernel that reads past a panel (unless it reads in inline assembly, which
 // they do not see), and A and B end at their last element.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cfloat>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
@@ -65,13 +67,16 @@ std::vector<size_t> SweepDepths(size_t kr) {
   return ks;
 }
 
-// The kernel variants a table has: v with either micro-kernel (the test
-// requires both).
+// The kernel variants a table has: v with any micro-kernel (the test
+// requires all three).
 std::vector<uint32_t> Variants(const qgemm::KernelTable& t) {
   std::vector<uint32_t> vs;
   for (uint32_t v = 0; v < static_cast<uint32_t>(qgemm::kMaxKernelVariants);
        ++v) {
-    if (t.gemm_u8[v] != nullptr || t.gemm_s32[v] != nullptr) vs.push_back(v);
+    if (t.gemm_u8[v] != nullptr || t.gemm_s32[v] != nullptr ||
+        t.gemm_f32[v] != nullptr) {
+      vs.push_back(v);
+    }
   }
   return vs;
 }
@@ -115,6 +120,12 @@ constexpr int32_t kMultipliers[] = {
     1 << 30,   std::numeric_limits<int32_t>::max(), (1 << 30) + 12345, 0, 1,
     1518500250};
 constexpr uint8_t kZeroPoints[] = {0, 128, 255};
+// Float output scales b_scale[j] (a_scale is one of kAScales): normal
+// floats from FLT_MIN to FLT_MAX, so that s[j] = a_scale * b_scale[j] also
+// falls to subnormals and 0 and overflows to inf.
+constexpr float kAScales[] = {0.0123f, 1.0f, 3.0e-20f, 6.5e20f};
+constexpr float kBScales[] = {0.00457f, FLT_MIN,  FLT_MAX, 1.0f,
+                              0.75f,    2.0e-19f, 1.5e19f, 0.031f};
 
 // One tile shape of one sweep test: its own data, zero points and output
 // parameters, chosen deterministically from its index.
@@ -165,7 +176,7 @@ struct Coverage {
   size_t in_place_tiles = 0;  // also run with A read in place
 };
 
-// Runs one tile through both micro-kernels of the variant; "" or the first
+// Runs one tile through the three micro-kernels of the variant; "" or the first
 // thing that is wrong.
 std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
                     Coverage* seen) {
@@ -338,6 +349,31 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
     right_shift[j] = std::max(-rq.shift[q], 0);
   }
   const qgemm::OutputClamp clamp = {rq.c_zero_point, rq.c_min, rq.c_max};
+  // Float output: per-channel scales and a float bias when the int32 case
+  // has one; its column offsets carry no bias (driver.cc ExpandColumns).
+  // Padding columns get junk the kernel must not let into C.
+  RefDequantParams dq;
+  dq.a_scale = kAScales[Pick(mix, 9, std::size(kAScales))];
+  dq.per_channel = true;
+  std::vector<int32_t> col_offset_f(nr);
+  std::vector<float> scale(nr, std::nanf("")), bias_f(nr, -FLT_MAX);
+  for (size_t j = 0; j < nr; ++j) {
+    const bool real = j < c.n_eff;
+    const uint32_t bias_j =
+        real && !rq.bias.empty() ? static_cast<uint32_t>(rq.bias[j]) : 0;
+    col_offset_f[j] =
+        static_cast<int32_t>(static_cast<uint32_t>(col_offset[j]) - bias_j);
+    if (!real) continue;
+    dq.b_scale.push_back(kBScales[Pick(mix + j, 10, std::size(kBScales))]);
+    scale[j] = dq.a_scale * dq.b_scale[j];
+    if (!rq.bias.empty()) {
+      dq.bias.push_back(static_cast<float>(rq.bias[j]) *
+                        (j % 3 == 0 ? 1e-30f : 1e-3f));
+      bias_f[j] = dq.bias[j];
+    } else {
+      bias_f[j] = 0.0f;
+    }
+  }
   seen->zero_points.insert({za, zb});
   seen->shifts.insert(rq.shift.begin(), rq.shift.end());
   ++(rq.bias.empty() ? seen->without_bias : seen->with_bias);
@@ -345,9 +381,17 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
   // C: ldc > n_eff with sentinels in the padding and a guard tail.
   const size_t ldc = c.n_eff + 1 + Pick(mix, 7, 4);
   const int32_t* bias = rq.bias.empty() ? nullptr : rq.bias.data();
-  for (int run = 0; run < (in_place_too ? 4 : 2); ++run) {
-    const bool s32 = run % 2 == 1, in_place = run >= 2;
-    const size_t elem = s32 ? sizeof(int32_t) : 1;
+  static constexpr qgemm::OutputKind kKinds[] = {qgemm::OutputKind::kUint8,
+                                                 qgemm::OutputKind::kInt32,
+                                                 qgemm::OutputKind::kFloat};
+  // Each output kind from the packed panel, and again reading A in place on
+  // the tables that can.
+  for (int run = 0; run < (in_place_too ? 6 : 3); ++run) {
+    const qgemm::OutputKind kind = kKinds[run % 3];
+    const bool in_place = run >= 3;
+    const bool s32 = kind == qgemm::OutputKind::kInt32;
+    const bool f32 = kind == qgemm::OutputKind::kFloat;
+    const size_t elem = s32 || f32 ? 4 : 1;
     const size_t c_bytes = c.m_eff * ldc * elem;
     std::vector<uint8_t> got(c_bytes + kGuardBytes, kSentinel);
     std::vector<uint8_t> want(got);
@@ -355,6 +399,13 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
       std::vector<int32_t> ref(c.m_eff * c.n_eff);
       RefGemmS32(c.m_eff, c.n_eff, k, a.data(), lda, za, b.data(), ldb,
                  c.nk != 0, zb, bias, ref.data(), c.n_eff);
+      for (size_t i = 0; i < c.m_eff; ++i) {
+        std::memcpy(&want[i * ldc * elem], &ref[i * c.n_eff], c.n_eff * elem);
+      }
+    } else if (f32) {
+      std::vector<float> ref(c.m_eff * c.n_eff);
+      RefGemmF32(c.m_eff, c.n_eff, k, a.data(), lda, za, b.data(), ldb,
+                 c.nk != 0, zb, dq, ref.data(), c.n_eff);
       for (size_t i = 0; i < c.m_eff; ++i) {
         std::memcpy(&want[i * ldc * elem], &ref[i * c.n_eff], c.n_eff * elem);
       }
@@ -369,18 +420,35 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
     args.a_stride = in_place ? lda : 0;
     args.b_panel = b_panel.get();
     args.row_offset = row_offset.data();
-    args.cols = {col_offset.data(), multiplier.data(), left_shift.data(),
-                 right_shift.data()};
+    args.cols = {f32 ? col_offset_f.data() : col_offset.data(),
+                 multiplier.data(),
+                 left_shift.data(),
+                 right_shift.data(),
+                 scale.data(),
+                 bias_f.data()};
     args.clamp = &clamp;
     args.c = got.data();
     args.ldc = ldc;
     args.m_eff = c.m_eff;
     args.n_eff = c.n_eff;
-    (s32 ? t.gemm_s32[v] : t.gemm_u8[v])(&args);
+    (s32 ? t.gemm_s32[v] : f32 ? t.gemm_f32[v] : t.gemm_u8[v])(&args);
 
-    const char* kernel =
-        in_place ? (s32 ? "gemm_s32 (A in place)" : "gemm_u8 (A in place)")
-                 : (s32 ? "gemm_s32" : "gemm_u8");
+    const std::string kernel = std::string(s32   ? "gemm_s32"
+                                           : f32 ? "gemm_f32"
+                                                 : "gemm_u8") +
+                               (in_place ? " (A in place)" : "");
+    if (f32) {  // NaN against NaN passes whatever its bits
+      for (size_t i = 0; i < c.m_eff; ++i) {
+        for (size_t j = 0; j < c.n_eff; ++j) {
+          float g, w;
+          std::memcpy(&g, &got[(i * ldc + j) * elem], elem);
+          std::memcpy(&w, &want[(i * ldc + j) * elem], elem);
+          if (std::isnan(g) && std::isnan(w)) {
+            std::memcpy(&want[(i * ldc + j) * elem], &g, elem);
+          }
+        }
+      }
+    }
     for (size_t x = 0; x < got.size(); ++x) {
       if (got[x] == want[x]) continue;
       if (x >= c_bytes) {
@@ -392,6 +460,12 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
       if (j >= c.n_eff) {
         err << kernel << " wrote into C's row padding at row " << i
             << " column " << j;
+      } else if (f32) {
+        float g, w;
+        std::memcpy(&g, &got[(i * ldc + j) * elem], elem);
+        std::memcpy(&w, &want[(i * ldc + j) * elem], elem);
+        err << kernel << " C[" << i << "][" << j << "] = " << g << ", want "
+            << w << " (scale " << scale[j] << " bias " << bias_f[j] << ")";
       } else if (s32) {
         int32_t g, w;
         std::memcpy(&g, &got[(i * ldc + j) * elem], elem);
@@ -420,6 +494,7 @@ TEST_P(KernelSweepTest, EveryTileShapeMatchesReference) {
   ASSERT_LT(p.variant, static_cast<uint32_t>(qgemm::kMaxKernelVariants));
   ASSERT_NE(t.gemm_u8[p.variant], nullptr);
   ASSERT_NE(t.gemm_s32[p.variant], nullptr);
+  ASSERT_NE(t.gemm_f32[p.variant], nullptr);
   size_t cases = 0, failures = 0;
   Coverage covered;
   std::vector<bool> seen(size_t{t.mr} * t.nr * kLayouts, false);
@@ -472,7 +547,7 @@ INSTANTIATE_TEST_SUITE_P(AllTables, KernelSweepTest,
                          testing::ValuesIn(AllSweepParams()), SweepName);
 
 // The size of the sweep per table, for the logs: variants x depths x tile
-// shapes x layouts, each case checking both micro-kernels. Every table has
+// shapes x layouts, each case checking the three micro-kernels. Every table has
 // the general variant 0, so none can drop out of the sweep unnoticed.
 TEST(KernelSweepSummary, CasesPerTable) {
   for (const TableUnderTest& tu : TablesUnderTest()) {
@@ -481,6 +556,7 @@ TEST(KernelSweepSummary, CasesPerTable) {
     const size_t depths = SweepDepths(t.kr).size();
     EXPECT_NE(t.gemm_u8[0], nullptr) << tu.name << " has no variant 0";
     EXPECT_NE(t.gemm_s32[0], nullptr) << tu.name << " has no variant 0";
+    EXPECT_NE(t.gemm_f32[0], nullptr) << tu.name << " has no variant 0";
     const size_t cases = variants * depths * CasesPerTest(t);
     const std::string why = WhyNotRunnable(tu);
     std::cout << "[ sweep    ] " << tu.name << ": " << cases

@@ -30,8 +30,9 @@ void PrintTo(const KernelParam& p, std::ostream* os) {
 }
 
 std::string ParamName(const testing::TestParamInfo<KernelParam>& info) {
-  static const char* const kCalls[] = {"requant", "s32", "packedKN", "packedNK",
-                                       "packedS32"};
+  static const char* const kCalls[] = {"requant",  "s32",       "packedKN",
+                                       "packedNK", "packedS32", "f32",
+                                       "packedF32"};
   const KernelParam& p = info.param;
   return p.table.name + "_" +
          (p.threads == 0 ? std::string("nullctx")
@@ -44,8 +45,9 @@ std::vector<KernelParam> AllParams() {
   for (const TableUnderTest& t : TablesUnderTest()) {
     for (int threads : {1, 2, 4, 0}) {
       if (threads == 0 && t.emulated) continue;  // not reachable via QGEMM_ISA
-      for (Call call : {Call::kRequant, Call::kS32, Call::kPackedKN,
-                        Call::kPackedNK, Call::kPackedS32}) {
+      for (Call call :
+           {Call::kRequant, Call::kS32, Call::kPackedKN, Call::kPackedNK,
+            Call::kPackedS32, Call::kF32, Call::kPackedF32}) {
         out.push_back({t, threads, call});
       }
     }
@@ -84,7 +86,7 @@ INSTANTIATE_TEST_SUITE_P(AllTables, KernelTest, testing::ValuesIn(AllParams()),
 
 // The dot-rows kernel (unpacked GEMV) of each table that has one, called
 // directly with the arguments the driver builds (kernel_table.h), against
-// the reference, for uint8 and int32 C: row counts 1..4, odd and even
+// the reference, for uint8, int32 and float C: row counts 1..4, odd and even
 // depths, widths around its column step and the 16-column output tiles,
 // per-column parameters with left shifts. B, the column arrays and the
 // scratch are allocated to their last element (the sanitizer builds catch
@@ -108,7 +110,11 @@ TEST_P(DotRowsTest, MatchesReference) {
   for (size_t m = 1; m <= qgemm::kMaxDotRows; ++m) {
     for (size_t k : {1, 2, 3, 8, 65, 130}) {
       for (size_t n : {1, 5, 15, 16, 17, 31, 32, 33, 64, 95, 100}) {
-        for (bool u8 : {true, false}) {
+        for (qgemm::OutputKind kind :
+             {qgemm::OutputKind::kUint8, qgemm::OutputKind::kInt32,
+              qgemm::OutputKind::kFloat}) {
+          const bool u8 = kind == qgemm::OutputKind::kUint8;
+          const bool f32 = kind == qgemm::OutputKind::kFloat;
           const size_t lda = k + m % 3, ldb = n + k % 5, ldc = n + 3;
           const size_t n_round = (n + nr - 1) / nr * nr;
           const auto za = static_cast<uint8_t>(k % 3 == 0 ? 255 : rng());
@@ -119,13 +125,29 @@ TEST_P(DotRowsTest, MatchesReference) {
 
           std::vector<int32_t> bias(n_round, kJunk), mult(n_round, kJunk),
               left(n_round, kJunk), right(n_round, kJunk), shift(n);
+          // Float output: no int32 bias in the columns (it is the fma's).
+          std::vector<int32_t> no_bias(n_round, 0);
+          std::vector<float> scale(n_round, -1e30f), bias_f(n_round, 7e30f);
+          RefDequantParams dq;
+          dq.a_scale = 0.0625f;
+          dq.per_channel = true;
+          dq.b_scale.resize(n);
+          dq.bias.resize(n);
           for (size_t j = 0; j < n; ++j) {
             bias[j] = random_in(-(1 << 20), 1 << 20);
             mult[j] = random_in(1 << 30, INT32_MAX);
             shift[j] = random_in(-20, 3);
             left[j] = std::max(shift[j], 0);
             right[j] = std::max(-shift[j], 0);
+            dq.b_scale[j] =
+                std::uniform_real_distribution<float>(1e-4f, 1.0f)(rng);
+            dq.bias[j] =
+                j % 5 == 0 ? -0.0f
+                           : std::uniform_real_distribution<float>(-9, 9)(rng);
+            scale[j] = dq.a_scale * dq.b_scale[j];
+            bias_f[j] = dq.bias[j];
           }
+          for (size_t j = n; j < n_round; ++j) no_bias[j] = kJunk;
           qgemm::OutputClamp clamp;
           clamp.c_zero_point = random_in(0, 255);
           clamp.c_min = random_in(0, 100);
@@ -140,7 +162,7 @@ TEST_P(DotRowsTest, MatchesReference) {
             row_offset[i] = static_cast<int32_t>(0u - sum * zb);
           }
           std::vector<int32_t> scratch(m * n_round, kJunk);
-          const size_t elem = u8 ? 1 : sizeof(int32_t);
+          const size_t elem = u8 ? 1 : 4;
           std::vector<uint8_t> c(m * ldc * elem, kSentinel);
 
           qgemm::DotRowsArgs args;
@@ -153,7 +175,13 @@ TEST_P(DotRowsTest, MatchesReference) {
           args.b = b.data();
           args.ldb = ldb;
           args.row_offset = row_offset.data();
-          args.cols = {bias.data(), mult.data(), left.data(), right.data()};
+          args.cols = {f32 ? no_bias.data() : bias.data(),
+                       mult.data(),
+                       left.data(),
+                       right.data(),
+                       scale.data(),
+                       bias_f.data()};
+          args.output = kind;
           args.clamp = u8 ? &clamp : nullptr;
           args.c = c.data();
           args.ldc = ldc;
@@ -163,9 +191,15 @@ TEST_P(DotRowsTest, MatchesReference) {
           std::vector<int32_t> acc(m * n);
           RefGemmS32(m, n, k, a.data(), lda, za, b.data(), ldb, false, zb,
                      bias.data(), acc.data(), n);
-          const std::string where =
-              t.name + " m=" + std::to_string(m) + " k=" + std::to_string(k) +
-              " n=" + std::to_string(n) + (u8 ? " uint8" : " int32");
+          std::vector<float> want_f(m * n);
+          RefGemmF32(m, n, k, a.data(), lda, za, b.data(), ldb, false, zb, dq,
+                     want_f.data(), n);
+          const std::string where = t.name + " m=" + std::to_string(m) +
+                                    " k=" + std::to_string(k) +
+                                    " n=" + std::to_string(n) +
+                                    (u8    ? " uint8"
+                                     : f32 ? " float"
+                                           : " int32");
           for (size_t i = 0; i < m; ++i) {
             for (size_t j = 0; j < n; ++j) {
               const int32_t want = acc[i * n + j];
@@ -176,6 +210,12 @@ TEST_P(DotRowsTest, MatchesReference) {
                                   static_cast<uint8_t>(clamp.c_min),
                                   static_cast<uint8_t>(clamp.c_max)))
                     << where << " i=" << i << " j=" << j << " acc=" << want;
+              } else if (f32) {
+                float got;
+                std::memcpy(&got, &c[(i * ldc + j) * elem], sizeof(got));
+                ASSERT_TRUE(SameFloat(got, want_f[i * n + j]))
+                    << where << " i=" << i << " j=" << j << " got " << got
+                    << " want " << want_f[i * n + j];
               } else {
                 int32_t got;
                 std::memcpy(&got, &c[(i * ldc + j) * elem], sizeof(got));

@@ -155,6 +155,13 @@ TEST_P(NoAllocation, SecondPreparedCallAllocatesNothing) {
   rq.c_max = 255;
   std::vector<uint8_t> c(kM * kN);
   std::vector<int32_t> c32(kM * kN);
+  // Float output: the checks read its scales and biases in place.
+  std::vector<float> b_scale(kN, 0.01f), bias_f(kN, 0.5f), cf(kM * kN);
+  qgemm_dequant dq{};
+  dq.a_scale = 0.02f;
+  dq.b_scale = b_scale.data();
+  dq.per_channel = 1;
+  dq.bias = bias_f.data();
   for (int threads : {1, 2, 4}) {
     qgemm_context* ctx = nullptr;
     ASSERT_EQ(qgemm_context_create(threads, &ctx), QGEMM_OK);
@@ -195,6 +202,12 @@ TEST_P(NoAllocation, SecondPreparedCallAllocatesNothing) {
                 QGEMM_OK);
       ASSERT_EQ(qgemm_u8u8_s32(ctx, 1, kN, kK, a.data(), kK, 1, b.data(), kN, 3,
                                bias.data(), c32.data(), kN),
+                QGEMM_OK);
+      ASSERT_EQ(qgemm_u8u8_f32_packed(ctx, kM, a.data(), kK, 1, packed, &dq,
+                                      cf.data(), kN),
+                QGEMM_OK);
+      ASSERT_EQ(qgemm_u8u8_f32(ctx, kGemvM, kN, kK, a.data(), kK, 1, b.data(),
+                               kN, 3, &dq, cf.data(), kN),
                 QGEMM_OK);
     }
     EXPECT_EQ(Count() - before, 0u) << threads << " threads";

@@ -502,5 +502,76 @@ TEST(FakeQuantize, RejectsBadParameters) {
                qgemm::Error);
 }
 
+// quantize_dynamic: the matrix's own range (extended to 0) gives the
+// parameters choose_quant_params gives for it, every element comes back
+// within S / 2 of itself, real 0 exactly, and the stride's padding is
+// never read into the range or the data.
+TEST(QuantizeDynamic, RoundTripsWithinHalfAScaleAndZeroIsExact) {
+  std::mt19937 rng(11);
+  for (const Range r :
+       {Range{-3.0f, 5.0f}, Range{0.25f, 9.0f}, Range{-7.5f, -0.5f},
+        Range{-1e-3f, 1e-3f}, Range{-1e30f, 2e30f}, Range{0.0f, 0.0f}}) {
+    for (size_t rows : {size_t{1}, size_t{4}, size_t{13}}) {
+      const size_t cols = 37, ld = cols + 5;
+      SCOPED_TRACE(testing::Message()
+                   << "[" << r.lo << ", " << r.hi << "] rows " << rows);
+      std::uniform_real_distribution<float> value(r.lo, r.hi);
+      std::vector<float> x(rows * ld, std::nanf(""));  // padding: NaN
+      for (size_t i = 0; i < rows; ++i) {
+        for (size_t j = 0; j < cols; ++j) x[i * ld + j] = value(rng);
+      }
+      x[cols / 2] = 0.0f;
+      x[(rows - 1) * ld + 1] = r.lo;
+      x[(rows - 1) * ld + 2] = r.hi;
+      const qgemm::QuantizedMatrix q =
+          qgemm::quantize_dynamic(x.data(), rows, cols, ld);
+      const qgemm::QuantParams want = qgemm::choose_quant_params(
+          std::min(r.lo, 0.0f), std::max(r.hi, 0.0f));
+      EXPECT_EQ(q.params.scale, want.scale);
+      EXPECT_EQ(q.params.zero_point, want.zero_point);
+      ASSERT_EQ(q.rows, rows);
+      ASSERT_EQ(q.cols, cols);
+      ASSERT_EQ(q.data.size(), rows * cols);
+      EXPECT_EQ(q.view().stride, cols);
+      EXPECT_EQ(qgemm::dequantize_value(q.data[cols / 2], q.params), 0.0f);
+      EXPECT_EQ(q.data[cols / 2], q.params.zero_point);
+      for (size_t i = 0; i < rows; ++i) {
+        for (size_t j = 0; j < cols; ++j) {
+          const float in = x[i * ld + j];
+          const uint8_t code = q.data[i * cols + j];
+          EXPECT_EQ(code, qgemm::quantize_value(in, q.params));
+          const double back = qgemm::dequantize_value(code, q.params);
+          // S / 2 plus the float rounding of S * (q - Z) itself.
+          EXPECT_LE(std::fabs(back - static_cast<double>(in)),
+                    static_cast<double>(q.params.scale) / 2.0 +
+                        std::fabs(back) * static_cast<double>(FLT_EPSILON))
+              << "x[" << i << "][" << j << "] = " << in;
+        }
+      }
+    }
+  }
+}
+
+TEST(QuantizeDynamic, EmptyAndBadInput) {
+  const qgemm::QuantizedMatrix empty =
+      qgemm::quantize_dynamic(nullptr, 0, 5, 5);
+  EXPECT_EQ(empty.params.scale, 1.0f);
+  EXPECT_EQ(empty.params.zero_point, 0);
+  EXPECT_TRUE(empty.data.empty());
+  EXPECT_EQ(empty.rows, 0u);
+  EXPECT_EQ(empty.cols, 5u);
+  std::vector<float> x = {1.0f, -2.0f, 3.0f, 4.0f};
+  EXPECT_THROW(qgemm::quantize_dynamic(nullptr, 2, 2, 2), qgemm::Error);
+  EXPECT_THROW(qgemm::quantize_dynamic(x.data(), 2, 2, 1), qgemm::Error);
+  for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+    x[3] = bad;
+    EXPECT_THROW(qgemm::quantize_dynamic(x.data(), 2, 2, 2), qgemm::Error)
+        << bad;
+  }
+  // Padding past cols is not part of the matrix: NaN there is fine.
+  x[3] = std::nanf("");
+  EXPECT_NO_THROW(qgemm::quantize_dynamic(x.data(), 2, 1, 2));
+}
+
 }  // namespace
 }  // namespace qgemm_test

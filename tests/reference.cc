@@ -1,6 +1,8 @@
 #include "reference.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace qgemm_test {
@@ -71,6 +73,26 @@ void RefGemmRequant(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
                         rq.c_zero_point, rq.c_min, rq.c_max);
     }
   }
+}
+
+void RefGemmF32(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
+                uint8_t za, const uint8_t* b, size_t ldb, bool b_nk, uint8_t zb,
+                const RefDequantParams& dq, float* c, size_t ldc) {
+  std::vector<int32_t> acc(m * n);
+  RefGemmS32(m, n, k, a, lda, za, b, ldb, b_nk, zb, nullptr, acc.data(), n);
+  for (size_t i = 0; i < m; ++i) {
+    for (size_t j = 0; j < n; ++j) {
+      const float scale = dq.a_scale * dq.b_scale[dq.per_channel ? j : 0];
+      const float bias = dq.bias.empty() ? 0.0f : dq.bias[j];
+      c[i * ldc + j] =
+          std::fmaf(static_cast<float>(acc[i * n + j]), scale, bias);
+    }
+  }
+}
+
+bool SameFloat(float got, float want) {
+  if (std::isnan(got) && std::isnan(want)) return true;
+  return std::memcmp(&got, &want, sizeof got) == 0;
 }
 
 }  // namespace qgemm_test

@@ -34,6 +34,23 @@ void RefGemmRequant(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
                     uint8_t zb, const RefRequantParams& rq, uint8_t* c,
                     size_t ldc);
 
+struct RefDequantParams {
+  float a_scale = 1.0f;
+  std::vector<float> b_scale;  // 1 entry or n
+  bool per_channel = false;
+  std::vector<float> bias;  // empty: none
+};
+
+// The float output: acc as RefGemmS32 without bias (int64 sum wrapped to
+// int32), then C = fmaf((float) acc, a_scale * b_scale[j], bias[j]).
+void RefGemmF32(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
+                uint8_t za, const uint8_t* b, size_t ldb, bool b_nk, uint8_t zb,
+                const RefDequantParams& dq, float* c, size_t ldc);
+
+// Two floats of C agree: the same bits (so -0.0 != +0.0), or both NaN (a
+// NaN's sign and payload are the hardware's: x86 makes -NaN, ARM +NaN).
+bool SameFloat(float got, float want);
+
 }  // namespace qgemm_test
 
 #endif  // QGEMM_TESTS_REFERENCE_H_

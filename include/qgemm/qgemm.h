@@ -98,6 +98,31 @@ qgemm_status qgemm_u8u8_s32(qgemm_context* ctx, size_t m, size_t n, size_t k,
                             const uint8_t* b, size_t ldb, uint8_t b_zero_point,
                             const int32_t* bias, int32_t* c, size_t ldc);
 
+/* ---- Float output (dynamically quantized layers) ------------------------
+ *   acc[i][j] = sum_k (A[i][k] - za) * (B[k][j] - zb)     int32, wraps
+ *   s[j]      = a_scale * b_scale[per_channel ? j : 0]     one float multiply
+ *   C[i][j]   = fmaf((float)acc[i][j], s[j], bias ? bias[j] : 0.0f)
+ * (float)acc and the float multiply round to nearest even; fmaf rounds once.
+ * Bit-exact on every ISA and thread count, like the uint8 output. The
+ * product s[j] may overflow to inf (or fall to a subnormal or 0); C then
+ * follows fmaf (0 * inf is NaN, whose sign and payload are the hardware's).
+ * a_scale and every b_scale must be finite and >= FLT_MIN (a normal float),
+ * every bias entry finite: otherwise QGEMM_INVALID_ARGUMENT, C untouched.
+ * k = 0: acc = 0, so C = fmaf(0, s, bias), the bias (+0.0f without). */
+typedef struct qgemm_dequant {
+  float a_scale;
+  const float* b_scale; /* 1 entry, or n entries if per_channel */
+  int per_channel;      /* 0 or 1 */
+  const float* bias;    /* n entries, or NULL */
+} qgemm_dequant;
+
+/* A: m x k row-major (lda >= k); B: k x n row-major (ldb >= n); ldc >= n
+ * (in floats). ctx may be NULL as for the other calls. */
+qgemm_status qgemm_u8u8_f32(qgemm_context* ctx, size_t m, size_t n, size_t k,
+                            const uint8_t* a, size_t lda, uint8_t a_zero_point,
+                            const uint8_t* b, size_t ldb, uint8_t b_zero_point,
+                            const qgemm_dequant* dq, float* c, size_t ldc);
+
 /* ---- Packed weights ------------------------------------------------------ */
 
 /* QGEMM_LAYOUT_KN: B is k x n row-major (ldb >= n).
@@ -135,6 +160,14 @@ qgemm_status qgemm_u8u8_s32_packed(qgemm_context* ctx, size_t m,
                                    uint8_t a_zero_point,
                                    const qgemm_packed_b* b, const int32_t* bias,
                                    int32_t* c, size_t ldc);
+
+/* Float output with packed weights (see qgemm_u8u8_f32). */
+qgemm_status qgemm_u8u8_f32_packed(qgemm_context* ctx, size_t m,
+                                   const uint8_t* a, size_t lda,
+                                   uint8_t a_zero_point,
+                                   const qgemm_packed_b* b,
+                                   const qgemm_dequant* dq, float* c,
+                                   size_t ldc);
 
 /* ---- Quantization helpers (the paper's section 2) ------------------------ */
 

@@ -11,7 +11,10 @@
 //   qgemm::MatrixView  a non-owning row-major view {data, rows, cols, stride}.
 //   qgemm::RequantParams  the output stage with owning vectors; view() gives
 //                      the qgemm_requant the C API takes.
-//   gemm_requant / gemm_s32  the GEMMs on views, unpacked or with a PackedB.
+//   qgemm::DequantParams  the float output's scales and bias with owning
+//                      vectors; view() gives the qgemm_dequant.
+//   gemm_requant / gemm_s32 / gemm_f32  the GEMMs on views, unpacked or
+//                      with a PackedB.
 //
 // Errors. Every operation comes in two forms:
 //   - the plain form (gemm_requant, Context::create, ...) throws
@@ -324,6 +327,61 @@ struct RequantParams {
   }
 };
 
+// Float output (qgemm.h, "Float output"): C = fmaf((float) acc,
+// a_scale * b_scale[j], bias[j]), b_scale per tensor (1 entry) or per
+// output channel (n entries).
+struct DequantParams {
+  float a_scale = 1.0f;
+  std::vector<float> b_scale;  // 1 entry, or n if per_channel
+  bool per_channel = false;
+  std::vector<float> bias;  // empty (no bias) or n entries
+
+  static DequantParams make_per_tensor(float a_scale, float b_scale,
+                                       std::vector<float> bias = {}) {
+    DequantParams dq;
+    dq.a_scale = a_scale;
+    dq.b_scale = {b_scale};
+    dq.bias = std::move(bias);
+    return dq;
+  }
+  static DequantParams make_per_channel(float a_scale,
+                                        std::vector<float> b_scales,
+                                        std::vector<float> bias = {}) {
+    DequantParams dq;
+    dq.a_scale = a_scale;
+    dq.b_scale = std::move(b_scales);
+    dq.per_channel = true;
+    dq.bias = std::move(bias);
+    return dq;
+  }
+
+  // The C struct, pointing into this object's vectors: valid while this
+  // object lives and its vectors are not resized.
+  qgemm_dequant view() const noexcept {
+    qgemm_dequant dq{};
+    dq.a_scale = a_scale;
+    dq.b_scale = b_scale.data();
+    dq.per_channel = per_channel ? 1 : 0;
+    dq.bias = bias.empty() ? nullptr : bias.data();
+    return dq;
+  }
+
+  // nullptr if the vector sizes fit n output columns, else what is wrong.
+  // (Values, such as a zero or NaN scale, are the C library's to check.)
+  const char* size_error(size_t n) const noexcept {
+    if (!bias.empty() && bias.size() != n) {
+      return "DequantParams: bias must be empty or have n entries";
+    }
+    if (b_scale.size() != (per_channel ? n : 1)) {
+      return per_channel ? "DequantParams: per_channel b_scale must have n "
+                           "entries"
+                         : "DequantParams: per-tensor b_scale must have 1 "
+                           "entry";
+    }
+    return nullptr;
+  }
+};
+
 // ---- GEMM -----------------------------------------------------------------
 
 namespace detail {
@@ -453,6 +511,56 @@ inline void gemm_s32(Context& ctx, MatrixView<const uint8_t> a,
       detail::shape_error(a.rows, a.cols, b.k(), b.n(), c.rows, c.cols));
   detail::throw_if(detail::bias_error(bias, b.n()));
   throw_if_error(try_gemm_s32(ctx, a, a_zero_point, b, bias, c));
+}
+
+// C = fmaf((float) ((A - za)(B - zb)), a_scale * b_scale[j], bias[j]).
+inline qgemm_status try_gemm_f32(Context& ctx, MatrixView<const uint8_t> a,
+                                 uint8_t a_zero_point,
+                                 MatrixView<const uint8_t> b,
+                                 uint8_t b_zero_point, const DequantParams& dq,
+                                 MatrixView<float> c) noexcept {
+  if (detail::shape_error(a.rows, a.cols, b.rows, b.cols, c.rows, c.cols) ||
+      dq.size_error(b.cols)) {
+    return QGEMM_INVALID_ARGUMENT;
+  }
+  const qgemm_dequant view = dq.view();
+  return qgemm_u8u8_f32(ctx.get(), a.rows, b.cols, a.cols, a.data, a.stride,
+                        a_zero_point, b.data, b.stride, b_zero_point, &view,
+                        c.data, c.stride);
+}
+
+inline void gemm_f32(Context& ctx, MatrixView<const uint8_t> a,
+                     uint8_t a_zero_point, MatrixView<const uint8_t> b,
+                     uint8_t b_zero_point, const DequantParams& dq,
+                     MatrixView<float> c) {
+  detail::throw_if(
+      detail::shape_error(a.rows, a.cols, b.rows, b.cols, c.rows, c.cols));
+  detail::throw_if(dq.size_error(b.cols));
+  throw_if_error(try_gemm_f32(ctx, a, a_zero_point, b, b_zero_point, dq, c));
+}
+
+inline qgemm_status try_gemm_f32(Context& ctx, MatrixView<const uint8_t> a,
+                                 uint8_t a_zero_point, const PackedB& b,
+                                 const DequantParams& dq,
+                                 MatrixView<float> c) noexcept {
+  if (!b) return QGEMM_INVALID_ARGUMENT;
+  if (detail::shape_error(a.rows, a.cols, b.k(), b.n(), c.rows, c.cols) ||
+      dq.size_error(b.n())) {
+    return QGEMM_INVALID_ARGUMENT;
+  }
+  const qgemm_dequant view = dq.view();
+  return qgemm_u8u8_f32_packed(ctx.get(), a.rows, a.data, a.stride,
+                               a_zero_point, b.get(), &view, c.data, c.stride);
+}
+
+inline void gemm_f32(Context& ctx, MatrixView<const uint8_t> a,
+                     uint8_t a_zero_point, const PackedB& b,
+                     const DequantParams& dq, MatrixView<float> c) {
+  if (!b) throw Error(QGEMM_INVALID_ARGUMENT, "PackedB is empty");
+  detail::throw_if(
+      detail::shape_error(a.rows, a.cols, b.k(), b.n(), c.rows, c.cols));
+  detail::throw_if(dq.size_error(b.n()));
+  throw_if_error(try_gemm_f32(ctx, a, a_zero_point, b, dq, c));
 }
 
 }  // namespace qgemm

@@ -4,6 +4,8 @@
 //   quantize_multiplier   M = Sa Sb / Sc  ->  (M0, shift) for the output stage
 //   choose_quant_params   [rmin, rmax]    ->  (S, Z), real 0 exact
 //   quantize / dequantize float <-> uint8 arrays with (S, Z)
+//   quantize_dynamic      a float matrix -> its (S, Z) and uint8 codes, in
+//                         one call (activations in front of qgemm_u8u8_f32)
 //   nudge_fake_quant_range / fake_quantize   "fake quantization" for training
 //
 // Errors: every function that can fail throws qgemm::Error with
@@ -36,6 +38,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <qgemm/qgemm.hpp>
+#include <vector>
 
 namespace qgemm {
 
@@ -130,6 +133,31 @@ inline float dequantize_value(uint8_t q, QuantParams p) noexcept {
 void quantize(const float* x, size_t n, QuantParams p, uint8_t* q);
 // x[i] = dequantize_value(q[i], p) for i < n. Same checks.
 void dequantize(const uint8_t* q, size_t n, QuantParams p, float* x);
+
+// ---- Dynamic quantization -------------------------------------------------
+
+// A float matrix quantized with parameters chosen from its own range.
+struct QuantizedMatrix {
+  QuantParams params;
+  size_t rows = 0, cols = 0;
+  std::vector<uint8_t> data;  // rows x cols, dense (stride cols)
+
+  MatrixView<const uint8_t> view() const noexcept {
+    return {data.data(), rows, cols, cols};
+  }
+};
+
+// Dynamic quantization of the activations in front of a GEMM (typically
+// qgemm_u8u8_f32 with a_scale = params.scale, a_zero_point =
+// params.zero_point): the range [min, max] of the rows x cols matrix x (row
+// stride ld >= cols, in floats), extended to hold 0, gives (S, Z) through
+// choose_quant_params (real 0 exact), and every element is quantized with
+// quantize (q = clamp(round(x / S) + Z, 0, 255)), so each dequantizes to
+// within S / 2 of its input. An empty matrix gives S = 1, Z = 0, its
+// shape and no data. Throws Error for a NaN or infinite element (no range holds
+// it), ld < cols, or x NULL with elements to read.
+QuantizedMatrix quantize_dynamic(const float* x, size_t rows, size_t cols,
+                                 size_t ld);
 
 // ---- Fake quantization (training with simulated quantization) --------------
 

@@ -126,7 +126,7 @@ void AccumulateSums(size_t k, size_t n, const uint8_t* a, size_t lda,
 }
 
 // C from the sums (row stride ldo), 16 columns per output-stage call.
-template <int kRows, bool kU8>
+template <int kRows, OutputKind kOutput>
 void StoreC(const DotRowsArgs& d, const int32_t* sums, size_t ldo) {
   TileArgs t{};
   t.row_offset = d.row_offset;
@@ -141,14 +141,18 @@ void StoreC(const DotRowsArgs& d, const int32_t* sums, size_t ldo) {
       acc[i][1] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 8));
     }
     t.cols = {d.cols.col_offset + j, d.cols.multiplier + j,
-              d.cols.left_shift + j, d.cols.right_shift + j};
+              d.cols.left_shift + j, d.cols.right_shift + j,
+              d.cols.scale + j,      d.cols.bias_f + j};
     t.n_eff = d.n - j < 16 ? d.n - j : 16;
-    if (kU8) {
+    if (kOutput == OutputKind::kUint8) {
       t.c = static_cast<uint8_t*>(d.c) + j;
       StoreTileU8<kRows>(t, acc);
-    } else {
+    } else if (kOutput == OutputKind::kInt32) {
       t.c = static_cast<int32_t*>(d.c) + j;
       StoreTileS32<kRows>(t, acc);
+    } else {
+      t.c = static_cast<float*>(d.c) + j;
+      StoreTileF32<kRows>(t, acc);
     }
   }
 }
@@ -157,10 +161,13 @@ template <int kRows>
 void DotRows(const DotRowsArgs& d) {
   const size_t ldo = (d.n + kDotRowsNR - 1) / kDotRowsNR * kDotRowsNR;
   AccumulateSums<kRows>(d.k, d.n, d.a, d.lda, d.za, d.b, d.ldb, d.scratch, ldo);
-  if (d.clamp != nullptr) {
-    StoreC<kRows, true>(d, d.scratch, ldo);
-  } else {
-    StoreC<kRows, false>(d, d.scratch, ldo);
+  switch (d.output) {
+    case OutputKind::kUint8:
+      return StoreC<kRows, OutputKind::kUint8>(d, d.scratch, ldo);
+    case OutputKind::kInt32:
+      return StoreC<kRows, OutputKind::kInt32>(d, d.scratch, ldo);
+    case OutputKind::kFloat:
+      return StoreC<kRows, OutputKind::kFloat>(d, d.scratch, ldo);
   }
 }
 

@@ -246,6 +246,7 @@ const KernelTable kTable = {
     /*b_packed_offset=*/{0, 128},
     {Tile6x16<DepthLoop<false>>::GemmU8, Tile6x16<DepthLoop<true>>::GemmU8},
     {Tile6x16<DepthLoop<false>>::GemmS32, Tile6x16<DepthLoop<true>>::GemmS32},
+    {Tile6x16<DepthLoop<false>>::GemmF32, Tile6x16<DepthLoop<true>>::GemmF32},
     DotRowsKN,
     kDotRowsNR,
 };

@@ -26,8 +26,11 @@
 //     mask = 2^right - 1, per lane (vpsravd)
 //   + zc and clamp on the narrowed values: vpackssdw, vpaddsw zc, vpackuswb,
 //     vpmaxub c_min, vpminub c_max (exact: see StoreU8).
+// Float output: vcvtdq2ps (round to nearest even under the default MXCSR,
+// as (float) in C) and vfmadd (one rounding, as fmaf), on the int32 x.
 // Only m_eff x n_eff of C is written: full rows with one 16-byte store,
-// partial rows with 8/4/2/1-byte stores (int32 output: vpmaskmovd).
+// partial rows with 8/4/2/1-byte stores (int32 and float output:
+// vpmaskmovd / vmaskmovps).
 #ifndef QGEMM_KERNELS_AVX2_OUTPUT_STAGE_H_
 #define QGEMM_KERNELS_AVX2_OUTPUT_STAGE_H_
 
@@ -245,6 +248,56 @@ __attribute__((always_inline)) inline void StoreTileS32(const TileArgs& t,
     } else {
       _mm256_maskstore_epi32(row, mask0, v0);
       _mm256_maskstore_epi32(row + 8, mask1, v1);
+    }
+  }
+}
+
+// Lane masks of the first n (<= 16) of 16 columns, as two 8-lane halves.
+struct Mask16 {
+  __m256i lo, hi;
+};
+
+inline Mask16 ColumnMask(size_t n_eff) {
+  const __m256i n = _mm256_set1_epi32(static_cast<int32_t>(n_eff));
+  return {
+      _mm256_cmpgt_epi32(n, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+      _mm256_cmpgt_epi32(n, _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15))};
+}
+
+// float C: fmaf((float) x, scale[j], bias_f[j]) with x = acc + row_offset +
+// col_offset (kAddOffsets, else acc as it is), t.n_eff (<= 16) columns of
+// rows [0, kRows). Needs -mfma (every includer has it).
+template <int kRows, bool kAddOffsets = true>
+__attribute__((always_inline)) inline void StoreTileF32(const TileArgs& t,
+                                                        const Tile16& acc) {
+  const __m256i off0 =
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.cols.col_offset));
+  const __m256i off1 = _mm256_loadu_si256(
+      reinterpret_cast<const __m256i*>(t.cols.col_offset + 8));
+  const __m256 scale0 = _mm256_loadu_ps(t.cols.scale);
+  const __m256 scale1 = _mm256_loadu_ps(t.cols.scale + 8);
+  const __m256 bias0 = _mm256_loadu_ps(t.cols.bias_f);
+  const __m256 bias1 = _mm256_loadu_ps(t.cols.bias_f + 8);
+  const Mask16 mask = ColumnMask(t.n_eff);
+  auto* c = static_cast<float*>(t.c);
+#pragma GCC unroll 6
+  for (int i = 0; i < kRows; ++i) {
+    const __m256i r = _mm256_set1_epi32(t.row_offset[i]);
+    const __m256i x0 =
+        kAddOffsets ? _mm256_add_epi32(_mm256_add_epi32(acc[i][0], r), off0)
+                    : acc[i][0];
+    const __m256i x1 =
+        kAddOffsets ? _mm256_add_epi32(_mm256_add_epi32(acc[i][1], r), off1)
+                    : acc[i][1];
+    const __m256 v0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(x0), scale0, bias0);
+    const __m256 v1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(x1), scale1, bias1);
+    float* row = c + i * t.ldc;
+    if (t.n_eff >= 16) {
+      _mm256_storeu_ps(row, v0);
+      _mm256_storeu_ps(row + 8, v1);
+    } else {
+      _mm256_maskstore_ps(row, mask.lo, v0);
+      _mm256_maskstore_ps(row + 8, mask.hi, v1);
     }
   }
 }

@@ -1,5 +1,5 @@
-// The GemmU8 / GemmS32 entries of a kernel table whose register tile is
-// 6x16 int32 in 12 ymm registers, over kernels/avx2/output_stage.h. Shared
+// The GemmU8 / GemmS32 / GemmF32 entries of a kernel table whose register tile
+// is 6x16 int32 in 12 ymm registers, over kernels/avx2/output_stage.h. Shared
 // by every x86 kernel of that shape:
 //   kernels/avx2/gemm_6x16.cc                   (-mavx2 -mfma)
 //   kernels/avxvnni/gemm_6x16_vpdpbusd.inl      (-mavx2 -mfma -mavxvnni, and
@@ -33,6 +33,7 @@
 namespace qgemm {
 namespace {
 
+using avx2::StoreTileF32;
 using avx2::StoreTileS32;
 using avx2::StoreTileU8;
 
@@ -76,6 +77,14 @@ struct Tile6x16 {
     StoreTileS32<kRows, /*kAddOffsets=*/false>(t, acc);
   }
 
+  template <int kRows>
+  static void GemmF32Tile(const TileArgs* args) {
+    const TileArgs& t = *args;
+    __m256i acc[6][2];
+    DepthLoop::template Run<kRows>(t, acc);
+    StoreTileF32<kRows, /*kAddOffsets=*/false>(t, acc);
+  }
+
   static void GemmU8(const TileArgs* t) {
     switch (t->m_eff) {
       case 1:
@@ -107,6 +116,23 @@ struct Tile6x16 {
         return GemmS32Tile<5>(t);
       default:
         return GemmS32Tile<6>(t);
+    }
+  }
+
+  static void GemmF32(const TileArgs* t) {
+    switch (t->m_eff) {
+      case 1:
+        return GemmF32Tile<1>(t);
+      case 2:
+        return GemmF32Tile<2>(t);
+      case 3:
+        return GemmF32Tile<3>(t);
+      case 4:
+        return GemmF32Tile<4>(t);
+      case 5:
+        return GemmF32Tile<5>(t);
+      default:
+        return GemmF32Tile<6>(t);
     }
   }
 };

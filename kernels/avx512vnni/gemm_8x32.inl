@@ -602,6 +602,34 @@ void GemmS32Tile(const TileArgs* t) {
   }
 }
 
+// Float C: fmaf((float) acc, scale[j], bias_f[j]) per lane. vcvtdq2ps
+// rounds to nearest even (default MXCSR, as (float) in C), vfmadd rounds
+// once (as fmaf); the masked stores write only the n_eff columns.
+template <int kRows, int kVecs>
+void GemmF32Tile(const TileArgs* t) {
+  __m512i acc[kRows][kVecs];
+  AccumulateTile<kRows, kVecs>(*t, acc);
+  __m512 scale[kVecs], bias[kVecs];
+  __mmask16 mask[kVecs];
+#pragma GCC unroll 2
+  for (int v = 0; v < kVecs; ++v) {
+    scale[v] = _mm512_loadu_ps(t->cols.scale + 16 * v);
+    bias[v] = _mm512_loadu_ps(t->cols.bias_f + 16 * v);
+    mask[v] = LaneMask(t->n_eff, v);
+  }
+  auto* c = static_cast<float*>(t->c);
+#pragma GCC unroll 8
+  for (int i = 0; i < kRows; ++i) {
+    float* row = c + static_cast<size_t>(i) * t->ldc;
+#pragma GCC unroll 2
+    for (int v = 0; v < kVecs; ++v) {
+      const __m512 y =
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i][v]), scale[v], bias[v]);
+      _mm512_mask_storeu_ps(row + 16 * v, mask[v], y);
+    }
+  }
+}
+
 // [m_eff - 1][n_eff > 16]: the kernel instantiated for exactly that edge.
 constexpr GemmTileFn kGemmU8Edges[kMR][2] = {
     {GemmU8Tile<1, 1>, GemmU8Tile<1, 2>}, {GemmU8Tile<2, 1>, GemmU8Tile<2, 2>},
@@ -620,10 +648,25 @@ constexpr GemmTileFn kGemmS32Edges[kMR][2] = {
     {GemmS32Tile<8, 1>, GemmS32Tile<8, 2>},
 };
 
+constexpr GemmTileFn kGemmF32Edges[kMR][2] = {
+    {GemmF32Tile<1, 1>, GemmF32Tile<1, 2>},
+    {GemmF32Tile<2, 1>, GemmF32Tile<2, 2>},
+    {GemmF32Tile<3, 1>, GemmF32Tile<3, 2>},
+    {GemmF32Tile<4, 1>, GemmF32Tile<4, 2>},
+    {GemmF32Tile<5, 1>, GemmF32Tile<5, 2>},
+    {GemmF32Tile<6, 1>, GemmF32Tile<6, 2>},
+    {GemmF32Tile<7, 1>, GemmF32Tile<7, 2>},
+    {GemmF32Tile<8, 1>, GemmF32Tile<8, 2>},
+};
+
 void GemmU8(const TileArgs* t) { kGemmU8Edges[t->m_eff - 1][t->n_eff > 16](t); }
 
 void GemmS32(const TileArgs* t) {
   kGemmS32Edges[t->m_eff - 1][t->n_eff > 16](t);
+}
+
+void GemmF32(const TileArgs* t) {
+  kGemmF32Edges[t->m_eff - 1][t->n_eff > 16](t);
 }
 
 }  // namespace
@@ -644,6 +687,7 @@ const KernelTable kTable = {
     /*b_packed_offset=*/{kBPackedOffset, 0},
     /*gemm_u8=*/{GemmU8, nullptr},
     /*gemm_s32=*/{GemmS32, nullptr},
+    /*gemm_f32=*/{GemmF32, nullptr},
     // Unpacked GEMV reads B once and is bound by memory, not by the multiply
     // instruction: AVX2's kernel serves (every AVX-512 CPU runs AVX2; the
     // function is compiled in its own AVX2 translation unit).

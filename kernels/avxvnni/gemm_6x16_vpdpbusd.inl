@@ -304,6 +304,7 @@ const KernelTable kTable = {
     /*b_packed_offset=*/{kBPackedOffset, 0},
     /*gemm_u8=*/{Tile::GemmU8, nullptr},
     /*gemm_s32=*/{Tile::GemmS32, nullptr},
+    /*gemm_f32=*/{Tile::GemmF32, nullptr},
     // Unpacked GEMV reads B once and is bound by memory, not by the multiply
     // instruction: AVX2's kernel serves (the ISA requires AVX2; the function
     // is compiled in its own AVX2 translation unit).

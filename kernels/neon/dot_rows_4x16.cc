@@ -119,16 +119,23 @@ void DotRowsKN(const DotRowsArgs* args) {
   t.clamp = d.clamp;
   t.ldc = d.ldc;
   t.m_eff = m;
-  const size_t elem = d.clamp != nullptr ? 1 : sizeof(int32_t);
+  const size_t elem = d.output == OutputKind::kUint8 ? 1 : 4;
   for (size_t j = 0; j < n; j += kDotRowsNR) {
     t.cols = {d.cols.col_offset + j, d.cols.multiplier + j,
-              d.cols.left_shift + j, d.cols.right_shift + j};
+              d.cols.left_shift + j, d.cols.right_shift + j,
+              d.cols.scale + j,      d.cols.bias_f + j};
     t.c = static_cast<uint8_t*>(d.c) + j * elem;
     t.n_eff = n - j < kDotRowsNR ? n - j : kDotRowsNR;
-    if (d.clamp != nullptr) {
-      StoreTileU8<kDotRowsNR>(sums + j, ldo, t);
-    } else {
-      StoreTileS32<kDotRowsNR>(sums + j, ldo, t);
+    switch (d.output) {
+      case OutputKind::kUint8:
+        StoreTileU8<kDotRowsNR>(sums + j, ldo, t);
+        break;
+      case OutputKind::kInt32:
+        StoreTileS32<kDotRowsNR>(sums + j, ldo, t);
+        break;
+      case OutputKind::kFloat:
+        StoreTileF32<kDotRowsNR>(sums + j, ldo, t);
+        break;
     }
   }
 }

@@ -41,6 +41,12 @@ struct LineKernel {
     StoreTileS32<kNR>(sums, kNR, *t);
   }
 
+  static void GemmF32Tile(const TileArgs* t) {
+    int32_t sums[kMR * kNR];
+    kAccumulate(*t, sums);
+    StoreTileF32<kNR>(sums, kNR, *t);
+  }
+
   static size_t APanelBytes(size_t k_padded) { return kMR * k_padded; }
   static size_t BPanelBytes(size_t k_padded) { return kNR * k_padded; }
 
@@ -77,6 +83,7 @@ struct LineKernel {
             /*b_packed_offset=*/{0, 0},
             {GemmU8Tile, nullptr},
             {GemmS32Tile, nullptr},
+            {GemmF32Tile, nullptr},
             /*dot_rows_kn=*/DotRowsKN,
             /*dot_rows_nr=*/kDotRowsNR};
   }

@@ -29,8 +29,19 @@
 //                                             the narrowing is exact too.
 #include "kernels/neon/output_stage.h"
 
+//
+// Float output, fmaf((float) x, scale[j], bias_f[j]):
+//   aarch64: SCVTF (vcvtq_f32_s32) rounds to nearest even under the default
+//   FPCR, FMLA (vfmaq_f32) rounds once, and AArch64 Advanced SIMD keeps
+//   subnormals (FPCR.FZ is 0), so both are fmaf's rounding exactly.
+//   armv7: NEON has no fused multiply-add before VFPv4 (this build targets
+//   plain -mfpu=neon), and armv7 Advanced SIMD always flushes subnormal
+//   results to zero whatever FPSCR says, so even VFPv4's VFMA.F32 on vectors
+//   could differ from fmaf when a result is subnormal. Each element goes
+//   through the VFP conversion and std::fmaf (libm's, exact) instead.
 #include <arm_neon.h>
 
+#include <cmath>
 #include <cstring>
 
 namespace qgemm {
@@ -115,12 +126,43 @@ void StoreTileS32(const int32_t* sums, size_t ld_sums, const TileArgs& t) {
   }
 }
 
+template <size_t NR>
+void StoreTileF32(const int32_t* sums, size_t ld_sums, const TileArgs& t) {
+  static_assert(NR % 4 == 0, "whole vectors");
+  auto* c = static_cast<float*>(t.c);
+  for (size_t i = 0; i < t.m_eff; ++i) {
+    const int32x4_t row_offset = vdupq_n_s32(t.row_offset[i]);
+    float* c_row = c + i * t.ldc;
+    for (size_t j = 0; j < NR && j < t.n_eff; j += 4) {
+      const int32x4_t x =
+          OffsetSums(sums + i * ld_sums + j, row_offset, t.cols.col_offset + j);
+      float y[4];
+#if defined(__aarch64__)
+      vst1q_f32(y, vfmaq_f32(vld1q_f32(t.cols.bias_f + j), vcvtq_f32_s32(x),
+                             vld1q_f32(t.cols.scale + j)));
+#else
+      int32_t xs[4];
+      vst1q_s32(xs, x);
+      for (size_t l = 0; l < 4; ++l) {
+        y[l] = std::fmaf(static_cast<float>(xs[l]), t.cols.scale[j + l],
+                         t.cols.bias_f[j + l]);
+      }
+#endif
+      const size_t live = t.n_eff - j < 4 ? t.n_eff - j : 4;
+      std::memcpy(c_row + j, y, live * sizeof(float));
+    }
+  }
+}
+
 template void StoreTileU8<4>(const int32_t*, size_t, const TileArgs&);
 template void StoreTileU8<12>(const int32_t*, size_t, const TileArgs&);
 template void StoreTileU8<16>(const int32_t*, size_t, const TileArgs&);
 template void StoreTileS32<4>(const int32_t*, size_t, const TileArgs&);
 template void StoreTileS32<12>(const int32_t*, size_t, const TileArgs&);
 template void StoreTileS32<16>(const int32_t*, size_t, const TileArgs&);
+template void StoreTileF32<4>(const int32_t*, size_t, const TileArgs&);
+template void StoreTileF32<12>(const int32_t*, size_t, const TileArgs&);
+template void StoreTileF32<16>(const int32_t*, size_t, const TileArgs&);
 
 }  // namespace neon
 }  // namespace qgemm

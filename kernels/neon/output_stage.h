@@ -19,14 +19,19 @@
 namespace qgemm {
 namespace neon {
 
-// uint8 C through the output stage of docs/design.md. Instantiated for NR = 4, 12
-// and 16.
+// uint8 C through the output stage of docs/design.md. Instantiated for NR = 4,
+// 12 and 16.
 template <size_t NR>
 void StoreTileU8(const int32_t* sums, size_t ld_sums, const TileArgs& t);
 
 // int32 C: the offset sums themselves. Instantiated for NR = 4, 12 and 16.
 template <size_t NR>
 void StoreTileS32(const int32_t* sums, size_t ld_sums, const TileArgs& t);
+
+// float C: fmaf((float) x, scale[j], bias_f[j]) on the offset sums x.
+// Instantiated for NR = 4, 12 and 16.
+template <size_t NR>
+void StoreTileF32(const int32_t* sums, size_t ld_sums, const TileArgs& t);
 
 }  // namespace neon
 }  // namespace qgemm

@@ -63,6 +63,18 @@ void GemmS32Tile(const TileArgs* t) {
   }
 }
 
+void GemmF32Tile(const TileArgs* t) {
+  int32_t acc[kMR][kNR];
+  AccumulateTile(*t, acc);
+  auto* c = static_cast<float*>(t->c);
+  for (size_t i = 0; i < t->m_eff; ++i) {
+    for (size_t j = 0; j < t->n_eff; ++j) {
+      c[i * t->ldc + j] =
+          scalar::Dequantize(acc[i][j], t->cols.scale[j], t->cols.bias_f[j]);
+    }
+  }
+}
+
 size_t APanelBytes(size_t k_padded) { return kMR * k_padded; }
 size_t BPanelBytes(size_t k_padded) { return kNR * k_padded; }
 
@@ -96,6 +108,7 @@ const KernelTable kTable = {
     /*b_packed_offset=*/{0, 0},
     {GemmU8Tile, nullptr},
     {GemmS32Tile, nullptr},
+    {GemmF32Tile, nullptr},
     /*dot_rows_kn=*/nullptr,
     /*dot_rows_nr=*/0,
 };

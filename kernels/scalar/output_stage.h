@@ -9,6 +9,7 @@
 #ifndef QGEMM_KERNELS_SCALAR_OUTPUT_STAGE_H_
 #define QGEMM_KERNELS_SCALAR_OUTPUT_STAGE_H_
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -70,6 +71,15 @@ inline uint8_t Requantize(int32_t acc, int32_t multiplier, int32_t left_shift,
   if (y < c_min - c_zero_point) y = c_min - c_zero_point;
   if (y > c_max - c_zero_point) y = c_max - c_zero_point;
   return static_cast<uint8_t>(y + c_zero_point);
+}
+
+// The float output (docs/design.md, "Additions"): the int32 sum converted
+// to float (round to nearest even) and one fused multiply-add. std::fmaf
+// rounds once whether the compiler emits an FMA instruction or calls libm
+// (x86-64 baseline and armv7 without VFPv4 have none: glibc's fmaf is
+// exact in software).
+inline float Dequantize(int32_t acc, float scale, float bias) {
+  return std::fmaf(static_cast<float>(acc), scale, bias);
 }
 
 }  // namespace scalar

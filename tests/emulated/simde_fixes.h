@@ -89,6 +89,48 @@ inline void EmulatedMaskStoreuEpi32x16(void* p, simde__mmask16 k,
   }
 }
 
+// The float output's three instructions, on 256-bit halves with the
+// build's native AVX2 and FMA (-mavx2 -mfma): VCVTDQ2PS rounds to nearest
+// even, VFMADD213PS rounds once, exactly as the 512-bit forms do per lane.
+// SIMDe 0.7.4 lacks the first two; its fmadd falls back to an unfused
+// a * b + c when its natural vector size is not 256 bits, which would not
+// be fmaf, so all three are defined here.
+inline simde__m512 EmulatedCvtEpi32Ps(simde__m512i a) {
+  int32_t in[16];
+  float out[16];
+  simde_mm512_storeu_si512(in, a);
+  for (int h = 0; h < 16; h += 8) {
+    simde_mm256_storeu_ps(
+        out + h, simde_mm256_cvtepi32_ps(simde_mm256_loadu_si256(in + h)));
+  }
+  return simde_mm512_loadu_ps(out);
+}
+
+inline simde__m512 EmulatedFmaddPs(simde__m512 a, simde__m512 b,
+                                   simde__m512 c) {
+  float x[16], y[16], z[16], out[16];
+  simde_mm512_storeu_ps(x, a);
+  simde_mm512_storeu_ps(y, b);
+  simde_mm512_storeu_ps(z, c);
+  for (int h = 0; h < 16; h += 8) {
+    simde_mm256_storeu_ps(out + h,
+                          simde_mm256_fmadd_ps(simde_mm256_loadu_ps(x + h),
+                                               simde_mm256_loadu_ps(y + h),
+                                               simde_mm256_loadu_ps(z + h)));
+  }
+  return simde_mm512_loadu_ps(out);
+}
+
+// VMOVUPS to memory {k}: only the set elements are written.
+inline void EmulatedMaskStoreuPs(void* p, simde__mmask16 k, simde__m512 a) {
+  float lanes[16];
+  simde_mm512_storeu_ps(lanes, a);
+  auto* dst = static_cast<unsigned char*>(p);
+  for (int i = 0; i < 16; ++i) {
+    if ((k >> i) & 1) std::memcpy(dst + 4 * i, &lanes[i], 4);
+  }
+}
+
 }  // namespace
 }  // namespace qgemm
 
@@ -109,5 +151,12 @@ inline void EmulatedMaskStoreuEpi32x16(void* p, simde__mmask16 k,
 #undef _mm512_mask_storeu_epi32
 #define _mm512_mask_storeu_epi32(p, k, a) \
   ::qgemm::EmulatedMaskStoreuEpi32x16(p, k, a)
+
+#undef _mm512_cvtepi32_ps
+#define _mm512_cvtepi32_ps(a) ::qgemm::EmulatedCvtEpi32Ps(a)
+#undef _mm512_fmadd_ps
+#define _mm512_fmadd_ps(a, b, c) ::qgemm::EmulatedFmaddPs(a, b, c)
+#undef _mm512_mask_storeu_ps
+#define _mm512_mask_storeu_ps(p, k, a) ::qgemm::EmulatedMaskStoreuPs(p, k, a)
 
 #endif  // QGEMM_TESTS_EMULATED_SIMDE_FIXES_H_
