@@ -13,6 +13,7 @@
 #include "dispatch/driver.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 
@@ -116,6 +117,41 @@ void PackBTask(void* state, size_t task, int /*worker*/) {
   }
 }
 
+// How a call's C is shared among slots: a tm x tn grid of rectangles, each
+// of whole MR-row panels of A by whole granules of B panels (a granule is
+// the fewest NR panels whose C columns fill whole 64-byte lines, so with C
+// rows 64-byte aligned no line of C is written by two slots). A rectangle
+// is cut into blocks of at most mc_panels A panels by nc_panels B panels,
+// sized for the caches; a block is one item of its slot.
+struct GemmSplit {
+  size_t m_panels, n_panels;  // A row panels, B panels of the call
+  size_t granule;             // B panels per N granule
+  size_t n_granules;
+  size_t tm, tn;
+  size_t mc_panels, nc_panels;
+};
+
+struct Range {
+  size_t begin, end;
+};
+
+// Part `i` of `parts` nearly equal parts of [0, count).
+Range Part(size_t count, size_t parts, size_t i) {
+  return {count * i / parts, count * (i + 1) / parts};
+}
+
+// The rectangle of slot s: A panels and B panels.
+void RectOf(const GemmSplit& g, size_t s, Range* rows, Range* cols) {
+  *rows = Part(g.m_panels, g.tm, s / g.tn);
+  const Range granules = Part(g.n_granules, g.tn, s % g.tn);
+  *cols = {std::min(g.n_panels, granules.begin * g.granule),
+           std::min(g.n_panels, granules.end * g.granule)};
+}
+
+size_t BlocksOf(size_t panels, size_t block_panels) {
+  return DivCeil(panels, block_panels);
+}
+
 struct GemmState {
   qgemm_context* ctx;
   const KernelTable* table;
@@ -127,56 +163,74 @@ struct GemmState {
   size_t lda;
   int32_t row_sum_factor;  // b_packed_offset[variant] - zb
   size_t a_panel_bytes;
-  size_t mc, nc_panels;  // block: mc rows (multiple of MR), nc_panels B panels
-  size_t m_blocks, n_blocks;
+  GemmSplit split;
+  const size_t* first_item;  // of each slot
   const int32_t* col_offset;
   const int32_t* multiplier;
   const int32_t* left_shift;
   const int32_t* right_shift;
 };
 
-void GemmBlockTask(void* state, size_t task, int worker) {
-  const auto& s = *static_cast<const GemmState*>(state);
+// Packs A panels [p_begin, p_end) into the slot's scratch, unless it holds
+// them already from the slot's previous block.
+void PackABlock(const GemmState& s, WorkerScratch& w, size_t p_begin,
+                size_t p_end) {
+  if (w.packed_a_block == p_begin + 1) return;
   const KernelTable& t = *s.table;
-  const size_t mr = t.mr, nr = t.nr;
-  const size_t ib = task / s.n_blocks, jb = task % s.n_blocks;
-  const size_t i0 = ib * s.mc;
-  const size_t rows = std::min(s.mc, s.m - i0);
-  const size_t a_panels = DivCeil(rows, mr);
-  WorkerScratch& w = s.ctx->workers[static_cast<size_t>(worker)];
+  const size_t mr = t.mr;
   auto* a_block = static_cast<uint8_t*>(w.a_panels.data());
   auto* row_offset = static_cast<int32_t*>(w.row_offsets.data());
-
-  for (size_t p = 0; p < a_panels; ++p) {
-    const size_t r0 = p * mr;
-    const size_t m_eff = std::min(mr, rows - r0);
+  for (size_t p = p_begin; p < p_end; ++p) {
+    const size_t i0 = p * mr;
+    const size_t m_eff = std::min(mr, s.m - i0);
+    uint8_t* panel = a_block + (p - p_begin) * s.a_panel_bytes;
+    int32_t* offsets = row_offset + (p - p_begin) * mr;
     if (s.k == 0) {
       // As for B: A may be NULL with any lda when k is 0.
-      std::memset(a_block + p * s.a_panel_bytes, 0, s.a_panel_bytes);
-      std::memset(row_offset + r0, 0, mr * sizeof(int32_t));
+      std::memset(panel, 0, s.a_panel_bytes);
+      std::memset(offsets, 0, mr * sizeof(int32_t));
       continue;
     }
-    t.pack_a_panel(s.b->variant, s.k, m_eff, s.a + (i0 + r0) * s.lda, s.lda,
-                   a_block + p * s.a_panel_bytes, row_offset + r0);
+    t.pack_a_panel(s.b->variant, s.k, m_eff, s.a + i0 * s.lda, s.lda, panel,
+                   offsets);
     for (size_t i = 0; i < mr; ++i) {
       // (ob - zb) * rowsum, wrapping: see kernel_table.h for the identity.
-      row_offset[r0 + i] =
-          static_cast<int32_t>(static_cast<uint32_t>(row_offset[r0 + i]) *
+      offsets[i] =
+          static_cast<int32_t>(static_cast<uint32_t>(offsets[i]) *
                                static_cast<uint32_t>(s.row_sum_factor));
     }
   }
+  w.packed_a_block = p_begin + 1;
+}
+
+void GemmBlockItem(void* state, size_t item, int owner, int slot) {
+  const auto& s = *static_cast<const GemmState*>(state);
+  const GemmSplit& g = s.split;
+  const KernelTable& t = *s.table;
+  const size_t mr = t.mr, nr = t.nr;
+  Range rows, cols;
+  RectOf(g, static_cast<size_t>(owner), &rows, &cols);
+  const size_t m_blocks = BlocksOf(rows.end - rows.begin, g.mc_panels);
+  const size_t n_blocks = BlocksOf(cols.end - cols.begin, g.nc_panels);
+  const size_t local = item - s.first_item[owner];
+  // Row-block-major: a slot's consecutive blocks share their A block.
+  const Range ib = Part(rows.end - rows.begin, m_blocks, local / n_blocks);
+  const Range jb = Part(cols.end - cols.begin, n_blocks, local % n_blocks);
+  const size_t p_begin = rows.begin + ib.begin, p_end = rows.begin + ib.end;
+  WorkerScratch& w = s.ctx->workers[static_cast<size_t>(slot)];
+  PackABlock(s, w, p_begin, p_end);
+  const auto* a_block = static_cast<const uint8_t*>(w.a_panels.data());
+  const auto* row_offset = static_cast<const int32_t*>(w.row_offsets.data());
 
   const GemmTileFn kernel =
       s.out->requantize ? t.gemm_u8[s.b->variant] : t.gemm_s32[s.b->variant];
   const size_t elem = s.out->requantize ? 1 : sizeof(int32_t);
   auto* c_base = static_cast<uint8_t*>(s.out->c);
-  const size_t jp_begin = jb * s.nc_panels;
-  const size_t jp_end = std::min(s.b->num_panels, jp_begin + s.nc_panels);
   TileArgs args;
   args.k_padded = s.b->k_padded;
   args.clamp = &s.clamp;
   args.ldc = s.out->ldc;
-  for (size_t jp = jp_begin; jp < jp_end; ++jp) {
+  for (size_t jp = cols.begin + jb.begin; jp < cols.begin + jb.end; ++jp) {
     const size_t j0 = jp * nr;
     args.b_panel = s.b->panels + jp * s.b->panel_bytes;
     args.n_eff = std::min(nr, s.b->n - j0);
@@ -184,18 +238,127 @@ void GemmBlockTask(void* state, size_t task, int worker) {
     args.cols.multiplier = s.multiplier + j0;
     args.cols.left_shift = s.left_shift + j0;
     args.cols.right_shift = s.right_shift + j0;
-    for (size_t p = 0; p < a_panels; ++p) {
-      const size_t r0 = p * mr;
-      args.a_panel = a_block + p * s.a_panel_bytes;
-      args.row_offset = row_offset + r0;
-      args.m_eff = std::min(mr, rows - r0);
-      args.c = c_base + ((i0 + r0) * s.out->ldc + j0) * elem;
+    for (size_t p = p_begin; p < p_end; ++p) {
+      const size_t i0 = p * mr;
+      args.a_panel = a_block + (p - p_begin) * s.a_panel_bytes;
+      args.row_offset = row_offset + (p - p_begin) * mr;
+      args.m_eff = std::min(mr, s.m - i0);
+      args.c = c_base + (i0 * s.out->ldc + j0) * elem;
       kernel(&args);
     }
   }
 }
 
+// ---- Threads: whether a call is worth splitting, and how ----
+//
+// The cost model, in nanoseconds of one thread (measured on AMD Zen 5 at
+// about 4 GHz, the fastest table, avx512vnni, so that no table is split
+// finer than it gains; see the measurement note at kMinNsPerSlot):
+//   a tile step (one MR x NR tile over one depth unit of k_padded)
+constexpr double kNsPerTileStep = 0.5;
+//   packing one byte of A (or of an unpacked B)
+constexpr double kNsPerPackedByte = 0.1;
+//   reading one byte of packed B from beyond L2
+constexpr double kNsPerBByteRead = 0.03;
+// A slot must have at least this much work: below it, starting the slot
+// (publishing the loop to a spinning worker, its joining, the caller
+// waiting for it) costs more than the slot takes off the caller.
+constexpr double kMinNsPerSlot = 4000;
+// A slot's B panels up to this size stay in L2 while its A blocks pass.
+constexpr size_t kL2BytesForB = 512 * 1024;
+// Items per slot when split, so that a slot that finishes early has a
+// tail to steal.
+constexpr size_t kMinItemsPerSlot = 4;
+constexpr size_t kCacheLine = 64;
+
+std::atomic<bool> g_split_every_call{false};
+
+// Slots for a loop of `ns` of single-thread work on up to `threads`.
+size_t SlotsForWork(double ns, size_t threads) {
+  if (g_split_every_call.load(std::memory_order_relaxed)) return threads;
+  if (threads <= 1 || !(ns >= 2 * kMinNsPerSlot)) return 1;
+  const double slots = ns / kMinNsPerSlot;
+  return slots >= static_cast<double>(threads) ? threads
+                                               : static_cast<size_t>(slots);
+}
+
+// The largest rectangle's cost for a tm x tn grid: its tiles, its A rows
+// packed (once per A block; a slot's blocks of one row range share it),
+// its B panels read (once if they stay in L2, else once per A block).
+double RectCost(const GemmSplit& g, const KernelTable& t, const PackedBView& b,
+                size_t tm, size_t tn) {
+  const size_t rows = DivCeil(g.m_panels, tm);
+  const size_t cols =
+      std::min(g.n_panels, DivCeil(g.n_granules, tn) * g.granule);
+  const double b_bytes = static_cast<double>(cols * b.panel_bytes);
+  const double b_passes = b_bytes > static_cast<double>(kL2BytesForB)
+                              ? static_cast<double>(BlocksOf(rows, g.mc_panels))
+                              : 1.0;
+  return static_cast<double>(rows) * static_cast<double>(cols) *
+             static_cast<double>(b.k_padded) * kNsPerTileStep +
+         static_cast<double>(rows * t.mr) * static_cast<double>(b.k) *
+             kNsPerPackedByte +
+         b_bytes * b_passes * kNsPerBByteRead;
+}
+
+GemmSplit ChooseGemmSplit(const KernelTable& t, const PackedBView& b, size_t m,
+                          size_t a_panel_bytes, size_t c_elem, size_t threads) {
+  const size_t mr = t.mr, nr = t.nr;
+  GemmSplit g;
+  g.m_panels = DivCeil(m, mr);
+  g.n_panels = b.num_panels;
+  g.granule = 1;
+  while (g.granule * nr * c_elem % kCacheLine != 0) ++g.granule;
+  g.n_granules = DivCeil(g.n_panels, g.granule);
+  // Cache blocks: an A block of mc_panels stays in L2 while the B panels of
+  // an nc_panels block stream past it.
+  const size_t row_bytes = std::max<size_t>(1, a_panel_bytes / mr);
+  const size_t mc = std::min(kMaxMC, kL2BytesForA / row_bytes);
+  g.mc_panels = std::max<size_t>(1, mc / mr);
+  g.nc_panels =
+      std::max<size_t>(1, kL3BytesForB / std::max<size_t>(1, b.panel_bytes));
+  g.tm = g.tn = 1;
+  const double steps = static_cast<double>(g.m_panels) *
+                       static_cast<double>(g.n_panels) *
+                       static_cast<double>(b.k_padded);
+  // Equal rectangles of whole panels: no more slots than granules of work.
+  const double cells =
+      static_cast<double>(g.m_panels) * static_cast<double>(g.n_granules);
+  size_t slots = SlotsForWork(steps * kNsPerTileStep, threads);
+  if (static_cast<double>(slots) > cells) slots = static_cast<size_t>(cells);
+  for (; slots > 1; --slots) {
+    double best = 0;
+    for (size_t tm = slots; tm >= 1; --tm) {  // ties: cut M (A packed once)
+      const size_t tn = slots / tm;
+      if (tm * tn != slots || tm > g.m_panels || tn > g.n_granules) continue;
+      const double cost = RectCost(g, t, b, tm, tn);
+      if (g.tm * g.tn != slots || cost < best) {
+        g.tm = tm;
+        g.tn = tn;
+        best = cost;
+      }
+    }
+    if (g.tm * g.tn == slots) break;
+  }
+  if (g.tm * g.tn <= 1) return g;
+  // Enough items per slot for stealing: cut the rectangle's rows finer
+  // (its B panels are read again per A block, from L2 when they fit).
+  const size_t rows = DivCeil(g.m_panels, g.tm);
+  const size_t cols =
+      std::min(g.n_panels, DivCeil(g.n_granules, g.tn) * g.granule);
+  const size_t n_blocks = BlocksOf(cols, g.nc_panels);
+  if (BlocksOf(rows, g.mc_panels) * n_blocks < kMinItemsPerSlot) {
+    const size_t m_blocks = std::min(rows, DivCeil(kMinItemsPerSlot, n_blocks));
+    g.mc_panels = DivCeil(rows, m_blocks);
+  }
+  return g;
+}
+
 }  // namespace
+
+void SplitEveryCallForTesting(bool on) {
+  g_split_every_call.store(on, std::memory_order_relaxed);
+}
 
 bool CheckKernelTable(const KernelTable& t, std::string* why) {
   const auto fail = [why](const std::string& rule) {
@@ -273,16 +436,27 @@ uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k, size_t n,
   s.panels = panels;
   s.col_sums = col_sums;
   const size_t num_panels = DivCeil(n, table.nr);
-  // Groups no wider than one thread's share, so every thread packs.
   const size_t threads =
       ctx != nullptr ? static_cast<size_t>(std::max(ctx->num_threads, 1)) : 1;
+  const size_t slots = SlotsForWork(
+      static_cast<double>(k) * static_cast<double>(n) * kNsPerPackedByte,
+      threads);
+  // Tasks of whole cache lines: no line of panels or column sums is
+  // written by two tasks.
+  size_t line_panels = 1;
+  while ((line_panels * s.panel_bytes) % kCacheLine != 0 ||
+         (line_panels * table.nr * sizeof(int32_t)) % kCacheLine != 0) {
+    ++line_panels;
+  }
+  // Groups no wider than one slot's share, so every slot packs.
+  const size_t group = nk_layout ? 1
+                                 : std::min(kPackBGroupBytes / table.nr,
+                                            DivCeil(num_panels, slots));
   s.panels_per_task =
-      nk_layout ? 1
-                : std::max<size_t>(1, std::min(kPackBGroupBytes / table.nr,
-                                               DivCeil(num_panels, threads)));
+      DivCeil(std::max<size_t>(1, group), line_panels) * line_panels;
   const size_t tasks = DivCeil(num_panels, s.panels_per_task);
   if (ctx != nullptr) {
-    ParallelFor(ctx, tasks, PackBTask, &s, /*kernel_hooks_of=*/nullptr);
+    ParallelFor(ctx, tasks, PackBTask, &s, /*kernel_hooks_of=*/nullptr, slots);
   } else {
     for (size_t t = 0; t < tasks; ++t) PackBTask(&s, t, 0);
   }
@@ -323,8 +497,6 @@ qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
     }
   }
 
-  // Blocking: an MC-row block of packed A stays in L2 while the NR panels of
-  // an NC-column block of B stream past it.
   GemmState s;
   s.ctx = ctx;
   s.table = &t;
@@ -337,43 +509,37 @@ qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   s.lda = lda;
   s.row_sum_factor = t.b_packed_offset[b.variant] - static_cast<int32_t>(zb);
   s.a_panel_bytes = t.a_panel_bytes(b.k_padded);
-  const size_t row_bytes = std::max<size_t>(1, s.a_panel_bytes / mr);
-  size_t mc = std::min(kMaxMC, std::max<size_t>(1, kL2BytesForA / row_bytes));
-  mc = std::max(mr, mc / mr * mr);
-  size_t nc_panels =
-      std::max<size_t>(1, kL3BytesForB / std::max<size_t>(1, b.panel_bytes));
-  const size_t workers = static_cast<size_t>(ctx->num_threads);
-  size_t m_blocks = DivCeil(m, mc);
-  const size_t target = 4 * workers;
-  if (workers > 1 && m_blocks < target) {
-    // Enough blocks for every thread: cut M first (an A block is packed
-    // once per N block), then N.
-    mc = std::max(mr, DivCeil(DivCeil(m, target), mr) * mr);
-    m_blocks = DivCeil(m, mc);
-    if (m_blocks < target) {
-      const size_t n_cuts = DivCeil(target, m_blocks);
-      nc_panels = std::min(nc_panels,
-                           std::max<size_t>(1, DivCeil(b.num_panels, n_cuts)));
-    }
-  }
-  mc = std::min(mc, DivCeil(m, mr) * mr);
-  s.mc = mc;
-  s.nc_panels = nc_panels;
-  s.m_blocks = DivCeil(m, mc);
-  s.n_blocks = DivCeil(b.num_panels, nc_panels);
   s.col_offset = col_offset;
   s.multiplier = multiplier;
   s.left_shift = left_shift;
   s.right_shift = right_shift;
+  s.split = ChooseGemmSplit(t, b, m, s.a_panel_bytes,
+                            out.requantize ? 1 : sizeof(int32_t),
+                            static_cast<size_t>(ctx->num_threads));
+  const GemmSplit& g = s.split;
 
-  const size_t a_block_bytes = DivCeil(mc, mr) * s.a_panel_bytes;
-  for (WorkerScratch& w : ctx->workers) {
-    if (!w.a_panels.Reserve(a_block_bytes) ||
-        !w.row_offsets.Reserve(mc * sizeof(int32_t))) {
+  const size_t a_block_bytes = g.mc_panels * s.a_panel_bytes;
+  const size_t num_slots = g.tm * g.tn;
+  for (size_t w = 0; w < num_slots; ++w) {
+    WorkerScratch& scratch = ctx->workers[w];
+    if (!scratch.a_panels.Reserve(a_block_bytes) ||
+        !scratch.row_offsets.Reserve(g.mc_panels * mr * sizeof(int32_t))) {
       return QGEMM_OUT_OF_MEMORY;
     }
+    scratch.packed_a_block = 0;  // nothing packed in this call yet
   }
-  ParallelFor(ctx, s.m_blocks * s.n_blocks, GemmBlockTask, &s, &t);
+  size_t first_item[kMaxThreads + 1];
+  first_item[0] = 0;
+  for (size_t slot = 0; slot < num_slots; ++slot) {
+    Range rows, cols;
+    RectOf(g, slot, &rows, &cols);
+    first_item[slot + 1] =
+        first_item[slot] + BlocksOf(rows.end - rows.begin, g.mc_panels) *
+                               BlocksOf(cols.end - cols.begin, g.nc_panels);
+  }
+  s.first_item = first_item;
+  ParallelForSlots(ctx, static_cast<int>(num_slots), first_item, GemmBlockItem,
+                   &s, &t);
   return QGEMM_OK;
 }
 

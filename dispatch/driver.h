@@ -43,6 +43,12 @@ struct OutputSpec {
 // table that breaks one (with this message), and a test checks every table.
 bool CheckKernelTable(const KernelTable& table, std::string* why);
 
+// Test-only: with on, every call splits into as many slots as the
+// context has threads and the problem has panels, however small it is
+// (the cost model would keep it on the calling thread), so that tests of
+// small problems run every split path.
+void SplitEveryCallForTesting(bool on);
+
 // Sizes of the packed form of a k x n B for table; false if they overflow.
 bool PackedBSizes(const KernelTable& table, size_t k, size_t n,
                   size_t* k_padded, size_t* num_panels, size_t* panel_bytes,

@@ -1,5 +1,6 @@
 #include "dispatch/thread_pool.h"
 
+#include <chrono>
 #include <system_error>
 
 namespace qgemm {
@@ -21,10 +22,39 @@ void MaybeFailThreadStart() {
     }
   }
 }
+
+// Polls done() with the pause hint until it holds or the spin budget is
+// spent; the clock (a vDSO read, no system call) is read every 32 polls.
+template <typename Done>
+bool SpinUntil(Done done) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::nanoseconds(ThreadPool::kSpinNanoseconds);
+  for (;;) {
+    for (int i = 0; i < 32; ++i) {
+      if (done()) return true;
+      CpuRelax();
+    }
+    if (Clock::now() >= deadline) return done();
+  }
+}
+
+uint64_t GenerationOf(uint64_t loop, int shift) { return loop >> shift; }
+
 }  // namespace
 
 void FailThreadStartAfterForTesting(int successes) {
   g_thread_starts_until_failure.store(successes, std::memory_order_relaxed);
+}
+
+void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || (defined(__arm__) && __ARM_ARCH >= 7)
+  __asm__ __volatile__("yield" ::: "memory");
+#else
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
 }
 
 ThreadPool::ThreadPool(int num_workers) {
@@ -41,11 +71,13 @@ ThreadPool::ThreadPool(int num_workers) {
 }
 
 ThreadPool::~ThreadPool() {
+  stopping_.store(true);
   {
+    // A worker between its check of stopping_ and its wait holds the
+    // mutex: taking it here orders the notify after that wait.
     std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
   }
-  start_cv_.notify_all();
+  wake_cv_.notify_all();
   for (std::thread& t : threads_) t.join();
 }
 
@@ -57,19 +89,53 @@ void ThreadPool::DrainTasks(int worker) {
   }
 }
 
+bool ThreadPool::JoinNextLoop(uint64_t* seen) {
+  for (;;) {
+    uint64_t loop = loop_.load(std::memory_order_acquire);
+    const auto published = [&] {
+      loop = loop_.load(std::memory_order_acquire);
+      return GenerationOf(loop, kGenerationShift) != *seen ||
+             stopping_.load(std::memory_order_relaxed);
+    };
+    if (!SpinUntil(published)) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      // seq_cst on both sides (here and in Run): either Run sees this
+      // worker counted as sleeping and notifies, or the load below sees
+      // Run's new loop.
+      sleeping_workers_.fetch_add(1);
+      while (!stopping_.load() &&
+             GenerationOf(loop_.load(), kGenerationShift) == *seen) {
+        wake_cv_.wait(lock);
+      }
+      sleeping_workers_.fetch_sub(1);
+      loop = loop_.load(std::memory_order_acquire);
+    }
+    if (stopping_.load()) return false;
+    const uint64_t generation = GenerationOf(loop, kGenerationShift);
+    if (generation == *seen) continue;
+    if ((loop & kClosed) != 0) {
+      *seen = generation;  // missed that one: the caller finished it alone
+      continue;
+    }
+    // Joins unless the caller closed the loop (or published another) in
+    // the meantime; acquire: fn_, state_ and num_tasks_ of this loop.
+    if (loop_.compare_exchange_weak(loop, loop + 1, std::memory_order_acq_rel,
+                                    std::memory_order_relaxed)) {
+      *seen = generation;
+      return true;
+    }
+  }
+}
+
 void ThreadPool::WorkerLoop(int worker) {
   uint64_t seen = 0;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      start_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-    }
+  while (JoinNextLoop(&seen)) {
     DrainTasks(worker);
-    {
+    // seq_cst, paired with the caller's store of caller_sleeping_.
+    finished_.fetch_add(1);
+    if (caller_sleeping_.load()) {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--busy_workers_ == 0) done_cv_.notify_one();
+      done_cv_.notify_one();
     }
   }
 }
@@ -79,19 +145,35 @@ void ThreadPool::Run(size_t num_tasks, TaskFn fn, void* state) {
     for (size_t t = 0; t < num_tasks; ++t) fn(state, t, 0);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    fn_ = fn;
-    state_ = state;
-    num_tasks_ = num_tasks;
-    next_task_.store(0, std::memory_order_relaxed);
-    busy_workers_ = static_cast<int>(threads_.size());
-    ++generation_;
+  // No worker is inside a loop here (the last Run waited for every one
+  // that joined), so these plain writes race with nobody; the store of
+  // loop_ publishes them.
+  fn_ = fn;
+  state_ = state;
+  num_tasks_ = num_tasks;
+  next_task_.store(0, std::memory_order_relaxed);
+  finished_.store(0, std::memory_order_relaxed);
+  const uint64_t generation =
+      GenerationOf(loop_.load(std::memory_order_relaxed), kGenerationShift) + 1;
+  loop_.store(generation << kGenerationShift);
+  if (sleeping_workers_.load() > 0) {
+    { std::lock_guard<std::mutex> lock(mutex_); }
+    wake_cv_.notify_all();
   }
-  start_cv_.notify_all();
   DrainTasks(0);
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_cv_.wait(lock, [&] { return busy_workers_ == 0; });
+  // Closing freezes the count of workers that joined: a late one finds the
+  // loop closed and never touches this call's state.
+  const uint64_t joined =
+      loop_.fetch_or(kClosed, std::memory_order_acq_rel) & kJoinedMask;
+  const auto all_finished = [&] {
+    return finished_.load(std::memory_order_acquire) == joined;
+  };
+  if (!SpinUntil(all_finished)) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    caller_sleeping_.store(true);
+    while (finished_.load() != joined) done_cv_.wait(lock);
+    caller_sleeping_.store(false);
+  }
 }
 
 }  // namespace qgemm

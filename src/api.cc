@@ -379,6 +379,37 @@ qgemm_status qgemm_context_create(int num_threads, qgemm_context** out) {
   return Ok();
 }
 
+qgemm_status qgemm_context_create_with_executor(
+    qgemm_parallel_for_fn parallel_for, void* executor_context, int num_threads,
+    qgemm_context** out) {
+  if (out == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "out is NULL");
+  *out = nullptr;
+  if (parallel_for == nullptr) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "parallel_for is NULL");
+  }
+  if (num_threads < 1) {
+    return Fail(QGEMM_INVALID_ARGUMENT,
+                "num_threads %d is below 1 (an executor runs at least one "
+                "task at a time)",
+                num_threads);
+  }
+  const qgemm::KernelTable* table = nullptr;
+  const qgemm_status resolved = CatchOutOfMemory([&] {
+    std::string why;
+    const qgemm_status status = qgemm::ResolveDefaultIsa(&table, &why);
+    if (status != QGEMM_OK) return Fail(status, "%s", why.c_str());
+    return QGEMM_OK;
+  });
+  if (resolved != QGEMM_OK) return resolved;
+  qgemm_context* ctx = qgemm::NewExecutorContext(parallel_for, executor_context,
+                                                 num_threads, table);
+  if (ctx == nullptr) {
+    return Fail(QGEMM_OUT_OF_MEMORY, "out of memory creating a context");
+  }
+  *out = ctx;
+  return Ok();
+}
+
 void qgemm_context_destroy(qgemm_context* ctx) {
   if (ctx == nullptr) return;
   ctx->~qgemm_context();
