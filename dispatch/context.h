@@ -26,13 +26,18 @@
 
 namespace qgemm {
 
-struct WorkerScratch {
+// One slot's scratch, on cache lines of its own: a slot writes its tags
+// while the others run.
+struct alignas(64) WorkerScratch {
   ScratchBuffer a_panels;     // one MC-row block of packed A
   ScratchBuffer row_offsets;  // MC int32
-  // Which A block a_panels holds in the current call (the driver's tag;
-  // it resets every slot's before a loop), so that a slot running the
-  // blocks of one row range side by side packs it once.
+  ScratchBuffer col_params;   // TileColumns arrays, 4 x n_padded
+  // What this slot's scratch holds in the current call (the driver's tags;
+  // it resets them before a loop): which A block a_panels holds, so that a
+  // slot running the blocks of one row range side by side packs it once,
+  // and the columns [cols_begin, cols_end) expanded in col_params.
   size_t packed_a_block = 0;
+  size_t cols_begin = 0, cols_end = 0;
 };
 
 // The items of one slot not yet taken: the owner takes `next` upwards,
@@ -75,7 +80,6 @@ struct qgemm_context {
   qgemm::SlotRanges slots;                    // num_threads of them
   qgemm::ScratchBuffer packed_b;              // B panels of an unpacked call
   qgemm::ScratchBuffer col_sums;              // their column sums
-  qgemm::ScratchBuffer col_params;  // TileColumns arrays, 4 x n_padded
   std::atomic<bool> in_use{false};
 };
 

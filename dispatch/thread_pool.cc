@@ -1,5 +1,6 @@
 #include "dispatch/thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
 #include <system_error>
 
@@ -57,7 +58,8 @@ void CpuRelax() {
 #endif
 }
 
-ThreadPool::ThreadPool(int num_workers) {
+ThreadPool::ThreadPool(int num_workers)
+    : claims_(new TaskClaim[static_cast<size_t>(std::max(num_workers, 1))]) {
   for (int w = 1; w < num_workers; ++w) {
     try {
       MaybeFailThreadStart();
@@ -81,11 +83,20 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : threads_) t.join();
 }
 
+bool ThreadPool::Claim(size_t task) {
+  return task >= claimable_ ||
+         !claims_[task].taken.exchange(true, std::memory_order_relaxed);
+}
+
 void ThreadPool::DrainTasks(int worker) {
+  // Task w first for worker w: a loop of one task per worker runs the same
+  // task on the same thread call after call, where its data is cached.
+  const auto own = static_cast<size_t>(worker);
+  if (own < num_tasks_ && Claim(own)) fn_(state_, own, worker);
   for (;;) {
     const size_t t = next_task_.fetch_add(1, std::memory_order_relaxed);
     if (t >= num_tasks_) return;
-    fn_(state_, t, worker);
+    if (t != own && Claim(t)) fn_(state_, t, worker);
   }
 }
 
@@ -151,6 +162,10 @@ void ThreadPool::Run(size_t num_tasks, TaskFn fn, void* state) {
   fn_ = fn;
   state_ = state;
   num_tasks_ = num_tasks;
+  claimable_ = std::min(num_tasks, threads_.size() + 1);
+  for (size_t t = 0; t < claimable_; ++t) {
+    claims_[t].taken.store(false, std::memory_order_relaxed);
+  }
   next_task_.store(0, std::memory_order_relaxed);
   finished_.store(0, std::memory_order_relaxed);
   const uint64_t generation =

@@ -1,10 +1,12 @@
 // A fixed pool of worker threads that run one parallel loop at a time.
 //
 // Run() publishes a loop through one atomic word; the caller's thread works
-// too, and task indices come from an atomic counter. Between loops a worker
-// spins on that word for a bounded time (kSpinNanoseconds, with the CPU's
-// pause instruction) before it sleeps on a condition variable, so that a
-// caller issuing calls back to back wakes its workers without a system
+// too. Worker w runs task w first (so a loop of one task per worker, like
+// qgemm's slots, keeps each task on the thread whose caches hold its data,
+// call after call), then takes any task left from an atomic counter. Between
+// loops a worker spins on that word for a bounded time (kSpinNanoseconds, with
+// the CPU's pause instruction) before it sleeps on a condition variable, so
+// that a caller issuing calls back to back wakes its workers without a system
 // call; only a worker that went to sleep costs Run() a notify.
 //
 // A worker joins a loop only while it is open: once the caller has run out
@@ -18,6 +20,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -69,6 +72,8 @@ class ThreadPool {
   // open; returns its generation, or false when the pool is stopping.
   bool JoinNextLoop(uint64_t* seen);
   void DrainTasks(int worker);
+  // Whether the caller may run task (tasks below claimable_ run once).
+  bool Claim(size_t task);
 
   std::vector<std::thread> threads_;
 
@@ -76,6 +81,12 @@ class ThreadPool {
   TaskFn fn_ = nullptr;
   void* state_ = nullptr;
   size_t num_tasks_ = 0;
+  size_t claimable_ = 0;  // tasks that have a worker of their own
+
+  struct alignas(64) TaskClaim {
+    std::atomic<bool> taken{false};
+  };
+  std::unique_ptr<TaskClaim[]> claims_;  // one per worker
 
   // Each on its own cache line: workers poll loop_ while others take tasks
   // and report completion.
