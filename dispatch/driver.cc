@@ -121,14 +121,16 @@ void PackBTask(void* state, size_t task, int /*worker*/) {
 // of whole MR-row panels of A by whole granules of B panels (a granule is
 // the fewest NR panels whose C columns fill whole 64-byte lines, so with C
 // rows 64-byte aligned no line of C is written by two slots). A rectangle
-// is cut into blocks of at most mc_panels A panels by nc_panels B panels,
-// sized for the caches; a block is one item of its slot.
+// is cut into blocks of at most mc_panels A panels by nc_granules granules,
+// sized for the caches; a block is one item of its slot. Column blocks too
+// are whole granules, so a block stolen by another slot shares no line of
+// C with its neighbours either.
 struct GemmSplit {
   size_t m_panels, n_panels;  // A row panels, B panels of the call
   size_t granule;             // B panels per N granule
   size_t n_granules;
   size_t tm, tn;
-  size_t mc_panels, nc_panels;
+  size_t mc_panels, nc_granules;
 };
 
 struct Range {
@@ -140,16 +142,16 @@ Range Part(size_t count, size_t parts, size_t i) {
   return {count * i / parts, count * (i + 1) / parts};
 }
 
-// The rectangle of slot s: A panels and B panels.
-void RectOf(const GemmSplit& g, size_t s, Range* rows, Range* cols) {
+// The rectangle of slot s: A panels and granules of B panels.
+void RectOf(const GemmSplit& g, size_t s, Range* rows, Range* granules) {
   *rows = Part(g.m_panels, g.tm, s / g.tn);
-  const Range granules = Part(g.n_granules, g.tn, s % g.tn);
-  *cols = {std::min(g.n_panels, granules.begin * g.granule),
-           std::min(g.n_panels, granules.end * g.granule)};
+  *granules = Part(g.n_granules, g.tn, s % g.tn);
 }
 
-size_t BlocksOf(size_t panels, size_t block_panels) {
-  return DivCeil(panels, block_panels);
+// Items of a rectangle: its row blocks times its column blocks.
+size_t ItemsOf(const GemmSplit& g, const Range& rows, const Range& granules) {
+  return DivCeil(rows.end - rows.begin, g.mc_panels) *
+         DivCeil(granules.end - granules.begin, g.nc_granules);
 }
 
 struct GemmState {
@@ -248,18 +250,22 @@ void GemmBlockItem(void* state, size_t item, int owner, int slot) {
   const GemmSplit& g = s.split;
   const KernelTable& t = *s.table;
   const size_t mr = t.mr, nr = t.nr;
-  Range rows, cols;
-  RectOf(g, static_cast<size_t>(owner), &rows, &cols);
-  const size_t m_blocks = BlocksOf(rows.end - rows.begin, g.mc_panels);
-  const size_t n_blocks = BlocksOf(cols.end - cols.begin, g.nc_panels);
+  Range rows, granules;
+  RectOf(g, static_cast<size_t>(owner), &rows, &granules);
+  const size_t m_blocks = DivCeil(rows.end - rows.begin, g.mc_panels);
+  const size_t n_blocks = DivCeil(granules.end - granules.begin, g.nc_granules);
   const size_t local = item - s.first_item[owner];
   // Row-block-major: a slot's consecutive blocks share their A block.
   const Range ib = Part(rows.end - rows.begin, m_blocks, local / n_blocks);
-  const Range jb = Part(cols.end - cols.begin, n_blocks, local % n_blocks);
+  const Range jb =
+      Part(granules.end - granules.begin, n_blocks, local % n_blocks);
   const size_t p_begin = rows.begin + ib.begin, p_end = rows.begin + ib.end;
   WorkerScratch& w = s.ctx->workers[static_cast<size_t>(slot)];
   PackABlock(s, w, p_begin, p_end);
-  const size_t jp_begin = cols.begin + jb.begin, jp_end = cols.begin + jb.end;
+  const size_t jp_begin =
+      std::min(g.n_panels, (granules.begin + jb.begin) * g.granule);
+  const size_t jp_end =
+      std::min(g.n_panels, (granules.begin + jb.end) * g.granule);
   ExpandColumns(s, w, jp_begin * nr, jp_end * nr);
   const auto* a_block = static_cast<const uint8_t*>(w.a_panels.data());
   const auto* row_offset = static_cast<const int32_t*>(w.row_offsets.data());
@@ -338,7 +344,7 @@ double RectCost(const GemmSplit& g, const KernelTable& t, const PackedBView& b,
       std::min(g.n_panels, DivCeil(g.n_granules, tn) * g.granule);
   const double b_bytes = static_cast<double>(cols * b.panel_bytes);
   const double b_passes = b_bytes > static_cast<double>(kL2BytesForB)
-                              ? static_cast<double>(BlocksOf(rows, g.mc_panels))
+                              ? static_cast<double>(DivCeil(rows, g.mc_panels))
                               : 1.0;
   return static_cast<double>(rows) * static_cast<double>(cols) *
              static_cast<double>(b.k_padded) * kNsPerTileStep +
@@ -357,12 +363,12 @@ GemmSplit ChooseGemmSplit(const KernelTable& t, const PackedBView& b, size_t m,
   while (g.granule * nr * c_elem % kCacheLine != 0) ++g.granule;
   g.n_granules = DivCeil(g.n_panels, g.granule);
   // Cache blocks: an A block of mc_panels stays in L2 while the B panels of
-  // an nc_panels block stream past it.
+  // an nc_granules block stream past it.
   const size_t row_bytes = std::max<size_t>(1, a_panel_bytes / mr);
   const size_t mc = std::min(kMaxMC, kL2BytesForA / row_bytes);
   g.mc_panels = std::max<size_t>(1, mc / mr);
-  g.nc_panels =
-      std::max<size_t>(1, kL3BytesForB / std::max<size_t>(1, b.panel_bytes));
+  g.nc_granules = std::max<size_t>(
+      1, kL3BytesForB / std::max<size_t>(1, b.panel_bytes * g.granule));
   g.tm = g.tn = 1;
   const double steps = static_cast<double>(g.m_panels) *
                        static_cast<double>(g.n_panels) *
@@ -393,13 +399,11 @@ GemmSplit ChooseGemmSplit(const KernelTable& t, const PackedBView& b, size_t m,
   // slowed 256^3 kernels by half), while a slot's blocks of one row range
   // share their packed A block.
   const size_t rows = DivCeil(g.m_panels, g.tm);
-  const size_t cols =
-      std::min(g.n_panels, DivCeil(g.n_granules, g.tn) * g.granule);
-  const size_t m_blocks = BlocksOf(rows, g.mc_panels);
-  if (m_blocks * BlocksOf(cols, g.nc_panels) < kMinItemsPerSlot) {
+  const size_t granules = DivCeil(g.n_granules, g.tn);
+  const size_t m_blocks = DivCeil(rows, g.mc_panels);
+  if (m_blocks * DivCeil(granules, g.nc_granules) < kMinItemsPerSlot) {
     const size_t n_blocks = DivCeil(kMinItemsPerSlot, m_blocks);
-    g.nc_panels = std::min(
-        g.nc_panels, DivCeil(DivCeil(cols, n_blocks), g.granule) * g.granule);
+    g.nc_granules = std::min(g.nc_granules, DivCeil(granules, n_blocks));
   }
   return g;
 }
@@ -558,11 +562,9 @@ qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   size_t first_item[kMaxThreads + 1];
   first_item[0] = 0;
   for (size_t slot = 0; slot < num_slots; ++slot) {
-    Range rows, cols;
-    RectOf(g, slot, &rows, &cols);
-    first_item[slot + 1] =
-        first_item[slot] + BlocksOf(rows.end - rows.begin, g.mc_panels) *
-                               BlocksOf(cols.end - cols.begin, g.nc_panels);
+    Range rows, granules;
+    RectOf(g, slot, &rows, &granules);
+    first_item[slot + 1] = first_item[slot] + ItemsOf(g, rows, granules);
   }
   s.first_item = first_item;
   ParallelForSlots(ctx, static_cast<int>(num_slots), first_item, GemmBlockItem,
