@@ -32,10 +32,14 @@ struct alignas(64) WorkerScratch {
   ScratchBuffer a_panels;     // one MC-row block of packed A
   ScratchBuffer row_offsets;  // MC int32
   ScratchBuffer col_params;   // TileColumns arrays, 4 x n_padded
-  // What this slot's scratch holds in the current call (the driver's tags;
-  // it resets them before a loop): which A block a_panels holds, so that a
-  // slot running the blocks of one row range side by side packs it once,
-  // and the columns [cols_begin, cols_end) expanded in col_params.
+  // What this slot's scratch holds in the current call (the driver's
+  // tags): which A block a_panels holds, so that a slot running the blocks
+  // of one row range side by side packs it once, and the columns
+  // [cols_begin, cols_end) expanded in col_params.
+  // The tags are of call `call` (the driver's count of calls on the
+  // context); a slot resets them when it first sees a new call, so the
+  // caller never writes this line.
+  uint64_t call = 0;
   size_t packed_a_block = 0;
   size_t cols_begin = 0, cols_end = 0;
 };
@@ -80,7 +84,16 @@ struct qgemm_context {
   qgemm::SlotRanges slots;                    // num_threads of them
   qgemm::ScratchBuffer packed_b;              // B panels of an unpacked call
   qgemm::ScratchBuffer col_sums;              // their column sums
-  std::atomic<bool> in_use{false};
+  // What the driver last reserved in every slot's scratch of the first
+  // reserved_slots, so that a call that fits touches no slot's scratch
+  // before its loop (a slot's lines stay in its own thread's cache).
+  size_t reserved_slots = 0;
+  size_t reserved_a_block = 0, reserved_row_offsets = 0,
+         reserved_col_params = 0;
+  uint64_t calls = 0;  // GEMM calls run (WorkerScratch::call)
+  // Written by the caller at the start and end of every call: a line of
+  // its own, away from what the slots read.
+  alignas(64) std::atomic<bool> in_use{false};
 };
 
 namespace qgemm {

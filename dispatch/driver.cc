@@ -154,11 +154,15 @@ size_t ItemsOf(const GemmSplit& g, const Range& rows, const Range& granules) {
          DivCeil(granules.end - granules.begin, g.nc_granules);
 }
 
+// Everything a slot reads about the call, in one block of contiguous lines
+// (the caller writes it once per call; another thread's first item loads
+// it without chasing pointers into the caller's other frames).
 struct GemmState {
   qgemm_context* ctx;
   const KernelTable* table;
-  const PackedBView* b;
-  const OutputSpec* out;
+  uint64_t call;  // ctx->calls of this call
+  PackedBView b;
+  OutputSpec out;
   OutputClamp clamp;
   size_t m, k;
   const uint8_t* a;
@@ -166,11 +170,22 @@ struct GemmState {
   int32_t row_sum_factor;  // b_packed_offset[variant] - zb
   size_t a_panel_bytes;
   GemmSplit split;
-  const size_t* first_item;  // of each slot
-  uint32_t za;               // a_zero_point
-  uint32_t kzz;              // k * za * zb, mod 2^32
-  size_t n_padded;           // columns of the per-column parameter arrays
+  uint32_t za;      // a_zero_point
+  uint32_t kzz;     // k * za * zb, mod 2^32
+  size_t n_padded;  // columns of the per-column parameter arrays
+  size_t first_item[kMaxThreads + 1];  // of each slot
 };
+
+// The slot's scratch, with its tags reset if they are of an earlier call.
+WorkerScratch& ScratchOf(const GemmState& s, int slot) {
+  WorkerScratch& w = s.ctx->workers[static_cast<size_t>(slot)];
+  if (w.call != s.call) {
+    w.call = s.call;
+    w.packed_a_block = 0;
+    w.cols_begin = w.cols_end = 0;
+  }
+  return w;
+}
 
 // Per-column parameters of columns [j_begin, j_end) in the slot's scratch
 // (4 arrays of n_padded: col_offset, multiplier, left and right shift),
@@ -181,17 +196,17 @@ struct GemmState {
 void ExpandColumns(const GemmState& s, WorkerScratch& w, size_t j_begin,
                    size_t j_end) {
   if (w.cols_begin <= j_begin && j_end <= w.cols_end) return;
-  const OutputSpec& out = *s.out;
+  const OutputSpec& out = s.out;
   auto* col_offset = static_cast<int32_t*>(w.col_params.data());
   int32_t* multiplier = col_offset + s.n_padded;
   int32_t* left_shift = multiplier + s.n_padded;
   int32_t* right_shift = left_shift + s.n_padded;
   for (size_t j = j_begin; j < j_end; ++j) {
-    const bool real = j < s.b->n;
+    const bool real = j < s.b.n;
     const uint32_t bias =
         (real && out.bias) ? static_cast<uint32_t>(out.bias[j]) : 0;
     col_offset[j] = static_cast<int32_t>(
-        bias - s.za * static_cast<uint32_t>(s.b->col_sums[j]) + s.kzz);
+        bias - s.za * static_cast<uint32_t>(s.b.col_sums[j]) + s.kzz);
     if (out.requantize) {
       const ColumnRequant r = RequantOfColumn(out, real ? j : 0);
       multiplier[j] = r.multiplier;
@@ -233,7 +248,7 @@ void PackABlock(const GemmState& s, WorkerScratch& w, size_t p_begin,
       std::memset(offsets, 0, mr * sizeof(int32_t));
       continue;
     }
-    t.pack_a_panel(s.b->variant, s.k, m_eff, s.a + i0 * s.lda, s.lda, panel,
+    t.pack_a_panel(s.b.variant, s.k, m_eff, s.a + i0 * s.lda, s.lda, panel,
                    offsets);
     for (size_t i = 0; i < mr; ++i) {
       // (ob - zb) * rowsum, wrapping: see kernel_table.h for the identity.
@@ -260,7 +275,7 @@ void GemmBlockItem(void* state, size_t item, int owner, int slot) {
   const Range jb =
       Part(granules.end - granules.begin, n_blocks, local % n_blocks);
   const size_t p_begin = rows.begin + ib.begin, p_end = rows.begin + ib.end;
-  WorkerScratch& w = s.ctx->workers[static_cast<size_t>(slot)];
+  WorkerScratch& w = ScratchOf(s, slot);
   PackABlock(s, w, p_begin, p_end);
   const size_t jp_begin =
       std::min(g.n_panels, (granules.begin + jb.begin) * g.granule);
@@ -275,17 +290,17 @@ void GemmBlockItem(void* state, size_t item, int owner, int slot) {
   const int32_t* right_shift = left_shift + s.n_padded;
 
   const GemmTileFn kernel =
-      s.out->requantize ? t.gemm_u8[s.b->variant] : t.gemm_s32[s.b->variant];
-  const size_t elem = s.out->requantize ? 1 : sizeof(int32_t);
-  auto* c_base = static_cast<uint8_t*>(s.out->c);
+      s.out.requantize ? t.gemm_u8[s.b.variant] : t.gemm_s32[s.b.variant];
+  const size_t elem = s.out.requantize ? 1 : sizeof(int32_t);
+  auto* c_base = static_cast<uint8_t*>(s.out.c);
   TileArgs args;
-  args.k_padded = s.b->k_padded;
+  args.k_padded = s.b.k_padded;
   args.clamp = &s.clamp;
-  args.ldc = s.out->ldc;
+  args.ldc = s.out.ldc;
   for (size_t jp = jp_begin; jp < jp_end; ++jp) {
     const size_t j0 = jp * nr;
-    args.b_panel = s.b->panels + jp * s.b->panel_bytes;
-    args.n_eff = std::min(nr, s.b->n - j0);
+    args.b_panel = s.b.panels + jp * s.b.panel_bytes;
+    args.n_eff = std::min(nr, s.b.n - j0);
     args.cols.col_offset = col_offset + j0;
     args.cols.multiplier = multiplier + j0;
     args.cols.left_shift = left_shift + j0;
@@ -295,7 +310,7 @@ void GemmBlockItem(void* state, size_t item, int owner, int slot) {
       args.a_panel = a_block + (p - p_begin) * s.a_panel_bytes;
       args.row_offset = row_offset + (p - p_begin) * mr;
       args.m_eff = std::min(mr, s.m - i0);
-      args.c = c_base + (i0 * s.out->ldc + j0) * elem;
+      args.c = c_base + (i0 * s.out.ldc + j0) * elem;
       kernel(&args);
     }
   }
@@ -528,8 +543,9 @@ qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   GemmState s;
   s.ctx = ctx;
   s.table = &t;
-  s.b = &b;
-  s.out = &out;
+  s.call = ++ctx->calls;
+  s.b = b;
+  s.out = out;
   s.clamp = {out.c_zero_point, out.c_min, out.c_max};
   s.m = m;
   s.k = k;
@@ -546,29 +562,41 @@ qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
                             static_cast<size_t>(ctx->num_threads));
   const GemmSplit& g = s.split;
 
-  const size_t a_block_bytes = g.mc_panels * s.a_panel_bytes;
   const size_t num_slots = g.tm * g.tn;
-  for (size_t w = 0; w < num_slots; ++w) {
-    WorkerScratch& scratch = ctx->workers[w];
-    if (!scratch.a_panels.Reserve(a_block_bytes) ||
-        !scratch.row_offsets.Reserve(g.mc_panels * mr * sizeof(int32_t)) ||
-        !scratch.col_params.Reserve(4 * n_padded * sizeof(int32_t))) {
-      return QGEMM_OUT_OF_MEMORY;
+  const size_t a_block_bytes = g.mc_panels * s.a_panel_bytes;
+  const size_t row_offset_bytes = g.mc_panels * mr * sizeof(int32_t);
+  const size_t col_param_bytes = 4 * n_padded * sizeof(int32_t);
+  if (num_slots > ctx->reserved_slots ||
+      a_block_bytes > ctx->reserved_a_block ||
+      row_offset_bytes > ctx->reserved_row_offsets ||
+      col_param_bytes > ctx->reserved_col_params) {
+    // Grow every slot's scratch to the largest of each kind seen, once.
+    const size_t slots = std::max(num_slots, ctx->reserved_slots);
+    const size_t a_bytes = std::max(a_block_bytes, ctx->reserved_a_block);
+    const size_t r_bytes =
+        std::max(row_offset_bytes, ctx->reserved_row_offsets);
+    const size_t c_bytes = std::max(col_param_bytes, ctx->reserved_col_params);
+    for (size_t w = 0; w < slots; ++w) {
+      WorkerScratch& scratch = ctx->workers[w];
+      if (!scratch.a_panels.Reserve(a_bytes) ||
+          !scratch.row_offsets.Reserve(r_bytes) ||
+          !scratch.col_params.Reserve(c_bytes)) {
+        return QGEMM_OUT_OF_MEMORY;
+      }
     }
-    // Nothing packed or expanded in this call yet.
-    scratch.packed_a_block = 0;
-    scratch.cols_begin = scratch.cols_end = 0;
+    ctx->reserved_slots = slots;
+    ctx->reserved_a_block = a_bytes;
+    ctx->reserved_row_offsets = r_bytes;
+    ctx->reserved_col_params = c_bytes;
   }
-  size_t first_item[kMaxThreads + 1];
-  first_item[0] = 0;
+  s.first_item[0] = 0;
   for (size_t slot = 0; slot < num_slots; ++slot) {
     Range rows, granules;
     RectOf(g, slot, &rows, &granules);
-    first_item[slot + 1] = first_item[slot] + ItemsOf(g, rows, granules);
+    s.first_item[slot + 1] = s.first_item[slot] + ItemsOf(g, rows, granules);
   }
-  s.first_item = first_item;
-  ParallelForSlots(ctx, static_cast<int>(num_slots), first_item, GemmBlockItem,
-                   &s, &t);
+  ParallelForSlots(ctx, static_cast<int>(num_slots), s.first_item,
+                   GemmBlockItem, &s, &t);
   return QGEMM_OK;
 }
 

@@ -83,29 +83,32 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-bool ThreadPool::Claim(size_t task) {
-  return task >= claimable_ ||
-         !claims_[task].taken.exchange(true, std::memory_order_relaxed);
+bool ThreadPool::Claim(size_t t, uint64_t generation) {
+  return claims_[t].generation.exchange(
+             generation, std::memory_order_relaxed) != generation;
 }
 
-void ThreadPool::DrainTasks(int worker) {
-  // Task w first for worker w: a loop of one task per worker runs the same
-  // task on the same thread call after call, where its data is cached.
+void ThreadPool::DrainTasks(int worker, uint64_t generation) {
+  const size_t num_tasks = loop_.num_tasks;
   const auto own = static_cast<size_t>(worker);
-  if (own < num_tasks_ && Claim(own)) fn_(state_, own, worker);
+  if (own < num_tasks && Claim(own, generation)) {
+    loop_.fn(loop_.state, own, worker);
+  }
+  const auto workers = static_cast<size_t>(num_workers());
+  if (num_tasks <= workers) return;  // no shared counter to touch
   for (;;) {
     const size_t t = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (t >= num_tasks_) return;
-    if (t != own && Claim(t)) fn_(state_, t, worker);
+    if (t >= num_tasks) return;
+    loop_.fn(loop_.state, t, worker);
   }
 }
 
 bool ThreadPool::JoinNextLoop(uint64_t* seen) {
   for (;;) {
-    uint64_t loop = loop_.load(std::memory_order_acquire);
+    uint64_t word = loop_.word.load(std::memory_order_acquire);
     const auto published = [&] {
-      loop = loop_.load(std::memory_order_acquire);
-      return GenerationOf(loop, kGenerationShift) != *seen ||
+      word = loop_.word.load(std::memory_order_acquire);
+      return GenerationOf(word, kGenerationShift) != *seen ||
              stopping_.load(std::memory_order_relaxed);
     };
     if (!SpinUntil(published)) {
@@ -115,23 +118,24 @@ bool ThreadPool::JoinNextLoop(uint64_t* seen) {
       // Run's new loop.
       sleeping_workers_.fetch_add(1);
       while (!stopping_.load() &&
-             GenerationOf(loop_.load(), kGenerationShift) == *seen) {
+             GenerationOf(loop_.word.load(), kGenerationShift) == *seen) {
         wake_cv_.wait(lock);
       }
       sleeping_workers_.fetch_sub(1);
-      loop = loop_.load(std::memory_order_acquire);
+      word = loop_.word.load(std::memory_order_acquire);
     }
     if (stopping_.load()) return false;
-    const uint64_t generation = GenerationOf(loop, kGenerationShift);
+    const uint64_t generation = GenerationOf(word, kGenerationShift);
     if (generation == *seen) continue;
-    if ((loop & kClosed) != 0) {
+    if ((word & kClosed) != 0) {
       *seen = generation;  // missed that one: the caller finished it alone
       continue;
     }
     // Joins unless the caller closed the loop (or published another) in
-    // the meantime; acquire: fn_, state_ and num_tasks_ of this loop.
-    if (loop_.compare_exchange_weak(loop, loop + 1, std::memory_order_acq_rel,
-                                    std::memory_order_relaxed)) {
+    // the meantime; acquire: the loop's fn, state and num_tasks.
+    if (loop_.word.compare_exchange_weak(word, word + 1,
+                                         std::memory_order_acq_rel,
+                                         std::memory_order_relaxed)) {
       *seen = generation;
       return true;
     }
@@ -141,7 +145,7 @@ bool ThreadPool::JoinNextLoop(uint64_t* seen) {
 void ThreadPool::WorkerLoop(int worker) {
   uint64_t seen = 0;
   while (JoinNextLoop(&seen)) {
-    DrainTasks(worker);
+    DrainTasks(worker, seen);
     // seq_cst, paired with the caller's store of caller_sleeping_.
     finished_.fetch_add(1);
     if (caller_sleeping_.load()) {
@@ -158,28 +162,33 @@ void ThreadPool::Run(size_t num_tasks, TaskFn fn, void* state) {
   }
   // No worker is inside a loop here (the last Run waited for every one
   // that joined), so these plain writes race with nobody; the store of
-  // loop_ publishes them.
-  fn_ = fn;
-  state_ = state;
-  num_tasks_ = num_tasks;
-  claimable_ = std::min(num_tasks, threads_.size() + 1);
-  for (size_t t = 0; t < claimable_; ++t) {
-    claims_[t].taken.store(false, std::memory_order_relaxed);
-  }
-  next_task_.store(0, std::memory_order_relaxed);
+  // the loop word publishes them.
+  const auto workers = static_cast<size_t>(num_workers());
+  loop_.fn = fn;
+  loop_.state = state;
+  loop_.num_tasks = num_tasks;
+  next_task_.store(workers, std::memory_order_relaxed);
   finished_.store(0, std::memory_order_relaxed);
   const uint64_t generation =
-      GenerationOf(loop_.load(std::memory_order_relaxed), kGenerationShift) + 1;
-  loop_.store(generation << kGenerationShift);
+      GenerationOf(loop_.word.load(std::memory_order_relaxed),
+                   kGenerationShift) +
+      1;
+  loop_.word.store(generation << kGenerationShift);
   if (sleeping_workers_.load() > 0) {
     { std::lock_guard<std::mutex> lock(mutex_); }
     wake_cv_.notify_all();
   }
-  DrainTasks(0);
+  DrainTasks(0, generation);
   // Closing freezes the count of workers that joined: a late one finds the
   // loop closed and never touches this call's state.
   const uint64_t joined =
-      loop_.fetch_or(kClosed, std::memory_order_acq_rel) & kJoinedMask;
+      loop_.word.fetch_or(kClosed, std::memory_order_acq_rel) & kJoinedMask;
+  if (joined < workers - 1) {
+    // The tasks of workers that stayed away (or any not yet claimed).
+    for (size_t t = 1; t < std::min(num_tasks, workers); ++t) {
+      if (Claim(t, generation)) fn(state, t, 0);
+    }
+  }
   const auto all_finished = [&] {
     return finished_.load(std::memory_order_acquire) == joined;
   };

@@ -1,9 +1,10 @@
 // A fixed pool of worker threads that run one parallel loop at a time.
 //
 // Run() publishes a loop through one atomic word; the caller's thread works
-// too. Worker w runs task w first (so a loop of one task per worker, like
-// qgemm's slots, keeps each task on the thread whose caches hold its data,
-// call after call), then takes any task left from an atomic counter. Between
+// too. Worker w runs task w (so a loop of one task per worker, like qgemm's
+// slots, keeps each task on the thread whose caches hold its data, call
+// after call), and tasks past the last worker's come from an atomic
+// counter; the caller runs the tasks of workers that did not join. Between
 // loops a worker spins on that word for a bounded time (kSpinNanoseconds, with
 // the CPU's pause instruction) before it sleeps on a condition variable, so
 // that a caller issuing calls back to back wakes its workers without a system
@@ -62,36 +63,45 @@ class ThreadPool {
   void Run(size_t num_tasks, TaskFn fn, void* state);
 
  private:
-  // loop_ holds (generation << kGenerationShift) | kClosed? | joined.
+  // Loop::word holds (generation << kGenerationShift) | kClosed? | joined.
   static constexpr uint64_t kJoinedMask = 0xFFFF;
   static constexpr uint64_t kClosed = uint64_t{1} << 16;
   static constexpr int kGenerationShift = 17;
 
   void WorkerLoop(int worker);
   // Waits until a loop other than `seen` is published and joins it while
-  // open; returns its generation, or false when the pool is stopping.
+  // open; returns false when the pool is stopping.
   bool JoinNextLoop(uint64_t* seen);
-  void DrainTasks(int worker);
-  // Whether the caller may run task (tasks below claimable_ run once).
-  bool Claim(size_t task);
+  // Worker w's share of the loop of `generation`: task w, then the tasks
+  // past the last worker's.
+  void DrainTasks(int worker, uint64_t generation);
+  // Whether task t (< num_workers()) is still to run in the loop of
+  // `generation`; true at most once per task and loop.
+  bool Claim(size_t t, uint64_t generation);
 
   std::vector<std::thread> threads_;
 
-  // The published loop; written by Run before loop_ opens it.
-  TaskFn fn_ = nullptr;
-  void* state_ = nullptr;
-  size_t num_tasks_ = 0;
-  size_t claimable_ = 0;  // tasks that have a worker of their own
-
-  struct alignas(64) TaskClaim {
-    std::atomic<bool> taken{false};
+  // The published loop, one cache line: a joining worker finds the loop's
+  // function and size on the line it polled. Run writes fn, state and
+  // num_tasks before opening the loop through word.
+  struct alignas(64) Loop {
+    std::atomic<uint64_t> word{0};
+    TaskFn fn = nullptr;
+    void* state = nullptr;
+    size_t num_tasks = 0;
   };
-  std::unique_ptr<TaskClaim[]> claims_;  // one per worker
+  Loop loop_;
 
-  // Each on its own cache line: workers poll loop_ while others take tasks
-  // and report completion.
-  alignas(64) std::atomic<uint64_t> loop_{0};
-  alignas(64) std::atomic<size_t> next_task_{0};
+  // The generation of the last loop that ran task w, one line per worker:
+  // worker w claims its own task on a line it alone writes, call after
+  // call (the caller reads it only when a worker did not join).
+  struct alignas(64) TaskClaim {
+    std::atomic<uint64_t> generation{0};
+  };
+  std::unique_ptr<TaskClaim[]> claims_;
+
+  // Each on its own cache line.
+  alignas(64) std::atomic<size_t> next_task_{0};  // tasks >= num_workers()
   alignas(64) std::atomic<uint64_t> finished_{0};
   alignas(64) std::atomic<int> sleeping_workers_{0};
   std::atomic<bool> caller_sleeping_{false};
