@@ -26,12 +26,26 @@
 
 namespace qgemm {
 
+// The kinds of a slot's scratch, in bytes.
+struct SlotScratchBytes {
+  size_t a_panels = 0, row_offsets = 0, col_params = 0;
+  size_t b_panels = 0, b_sums = 0, b_ready = 0, b_stolen = 0;
+};
+
 // One slot's scratch, on cache lines of its own: a slot writes its tags
 // while the others run.
 struct alignas(64) WorkerScratch {
   ScratchBuffer a_panels;     // one MC-row block of packed A
   ScratchBuffer row_offsets;  // MC int32
   ScratchBuffer col_params;   // TileColumns arrays, 4 x n_padded
+  // A call with unpacked B: the slot packs the B panels of its own
+  // rectangle's columns here, with their column sums, each column block
+  // once (b_ready: a byte per block), and a column block it steals from a
+  // rectangle of other columns into b_stolen (panels, then sums).
+  ScratchBuffer b_panels;
+  ScratchBuffer b_sums;
+  ScratchBuffer b_ready;
+  ScratchBuffer b_stolen;
   // What this slot's scratch holds in the current call (the driver's
   // tags): which A block a_panels holds, so that a slot running the blocks
   // of one row range side by side packs it once, and the columns
@@ -42,6 +56,7 @@ struct alignas(64) WorkerScratch {
   uint64_t call = 0;
   size_t packed_a_block = 0;
   size_t cols_begin = 0, cols_end = 0;
+  size_t stolen_block = 0;  // first panel + 1 of the block in b_stolen
 };
 
 // The items of one slot not yet taken: the owner takes `next` upwards,
@@ -82,14 +97,11 @@ struct qgemm_context {
   const qgemm::KernelTable* table = nullptr;
   std::vector<qgemm::WorkerScratch> workers;  // one per slot
   qgemm::SlotRanges slots;                    // num_threads of them
-  qgemm::ScratchBuffer packed_b;              // B panels of an unpacked call
-  qgemm::ScratchBuffer col_sums;              // their column sums
   // What the driver last reserved in every slot's scratch of the first
   // reserved_slots, so that a call that fits touches no slot's scratch
   // before its loop (a slot's lines stay in its own thread's cache).
   size_t reserved_slots = 0;
-  size_t reserved_a_block = 0, reserved_row_offsets = 0,
-         reserved_col_params = 0;
+  qgemm::SlotScratchBytes reserved;
   uint64_t calls = 0;  // GEMM calls run (WorkerScratch::call)
   // Written by the caller at the start and end of every call: a line of
   // its own, away from what the slots read.

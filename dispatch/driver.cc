@@ -74,19 +74,18 @@ struct PackBState {
   size_t panels_per_task;  // consecutive panels one task packs
 };
 
-void PackBTask(void* state, size_t task, int /*worker*/) {
-  const auto& s = *static_cast<const PackBState*>(state);
-  const size_t nr = s.table->nr;
-  const size_t num_panels = DivCeil(s.n, nr);
-  const size_t p_begin = task * s.panels_per_task;
-  const size_t p_end = std::min(num_panels, p_begin + s.panels_per_task);
-  if (s.k == 0) {
+// Packs panels [p_begin, p_end) of a k x n B into panels (panel p_begin's
+// first byte) and sums (its first column sum), panel_bytes apart.
+void PackPanels(const KernelTable& t, uint32_t variant, size_t k, size_t n,
+                const uint8_t* b, size_t ldb, int nk_layout, size_t p_begin,
+                size_t p_end, size_t panel_bytes, uint8_t* panels,
+                int32_t* sums) {
+  const size_t nr = t.nr;
+  if (k == 0) {
     // Nothing to read: B may be NULL and ldb anything, so no pointer into
     // it may even be formed.
-    std::memset(s.panels + p_begin * s.panel_bytes, 0,
-                (p_end - p_begin) * s.panel_bytes);
-    std::memset(s.col_sums + p_begin * nr, 0,
-                (p_end - p_begin) * nr * sizeof(int32_t));
+    std::memset(panels, 0, (p_end - p_begin) * panel_bytes);
+    std::memset(sums, 0, (p_end - p_begin) * nr * sizeof(int32_t));
     return;
   }
   // Chunked: panels are depth-major in blocks of KR (kernel_table.h), so
@@ -95,26 +94,43 @@ void PackBTask(void* state, size_t task, int /*worker*/) {
   // B is one chunk of the whole depth (its rows are already contiguous).
   // CheckKernelTable guarantees nr <= kMaxNR and kr | kPackBChunkRows.
   int32_t chunk_sums[kMaxNR];
-  const size_t chunk_rows = s.nk_layout ? s.k : kPackBChunkRows;
-  for (size_t k0 = 0; k0 < s.k; k0 += chunk_rows) {
-    const size_t kc = std::min(chunk_rows, s.k - k0);
-    const size_t offset = s.table->b_panel_bytes(k0);
-    for (size_t p = p_begin; p < p_end; ++p) {
-      const size_t j0 = p * nr;
-      const size_t n_eff = std::min(nr, s.n - j0);
-      const uint8_t* b = s.nk_layout ? s.b + j0 * s.ldb : s.b + k0 * s.ldb + j0;
-      int32_t* sums = s.col_sums + p * nr;
-      s.table->pack_b_panel(s.variant, kc, n_eff, b, s.ldb, s.nk_layout,
-                            s.panels + p * s.panel_bytes + offset,
-                            k0 == 0 ? sums : chunk_sums);
-      if (k0 != 0) {
-        for (size_t j = 0; j < nr; ++j) {
-          sums[j] = static_cast<int32_t>(static_cast<uint32_t>(sums[j]) +
-                                         static_cast<uint32_t>(chunk_sums[j]));
+  const size_t chunk_rows = nk_layout ? k : kPackBChunkRows;
+  const size_t group =
+      nk_layout ? 1 : std::max<size_t>(1, kPackBGroupBytes / nr);
+  for (size_t g0 = p_begin; g0 < p_end; g0 += group) {
+    const size_t g1 = std::min(p_end, g0 + group);
+    for (size_t k0 = 0; k0 < k; k0 += chunk_rows) {
+      const size_t kc = std::min(chunk_rows, k - k0);
+      const size_t offset = t.b_panel_bytes(k0);
+      for (size_t p = g0; p < g1; ++p) {
+        const size_t j0 = p * nr;
+        const size_t n_eff = std::min(nr, n - j0);
+        const uint8_t* src = nk_layout ? b + j0 * ldb : b + k0 * ldb + j0;
+        int32_t* panel_sums = sums + (p - p_begin) * nr;
+        t.pack_b_panel(variant, kc, n_eff, src, ldb, nk_layout,
+                       panels + (p - p_begin) * panel_bytes + offset,
+                       k0 == 0 ? panel_sums : chunk_sums);
+        if (k0 != 0) {
+          for (size_t j = 0; j < nr; ++j) {
+            panel_sums[j] =
+                static_cast<int32_t>(static_cast<uint32_t>(panel_sums[j]) +
+                                     static_cast<uint32_t>(chunk_sums[j]));
+          }
         }
       }
     }
   }
+}
+
+void PackBTask(void* state, size_t task, int /*worker*/) {
+  const auto& s = *static_cast<const PackBState*>(state);
+  const size_t nr = s.table->nr;
+  const size_t num_panels = DivCeil(s.n, nr);
+  const size_t p_begin = task * s.panels_per_task;
+  const size_t p_end = std::min(num_panels, p_begin + s.panels_per_task);
+  PackPanels(*s.table, s.variant, s.k, s.n, s.b, s.ldb, s.nk_layout, p_begin,
+             p_end, s.panel_bytes, s.panels + p_begin * s.panel_bytes,
+             s.col_sums + p_begin * nr);
 }
 
 // How a call's C is shared among slots: a tm x tn grid of rectangles, each
@@ -173,6 +189,12 @@ struct GemmState {
   uint32_t za;      // a_zero_point
   uint32_t kzz;     // k * za * zb, mod 2^32
   size_t n_padded;  // columns of the per-column parameter arrays
+  // Unpacked B (k x n row-major, ldb; NULL when k is 0), packed by each
+  // slot for the columns it runs (b.panels and b.col_sums are null).
+  bool unpacked;
+  const uint8_t* b_src;
+  size_t ldb;
+  size_t col_blocks;                   // column blocks of the widest rectangle
   size_t first_item[kMaxThreads + 1];  // of each slot
 };
 
@@ -183,8 +205,56 @@ WorkerScratch& ScratchOf(const GemmState& s, int slot) {
     w.call = s.call;
     w.packed_a_block = 0;
     w.cols_begin = w.cols_end = 0;
+    w.stolen_block = 0;
+    if (s.unpacked) std::memset(w.b_ready.data(), 0, s.col_blocks);
   }
   return w;
+}
+
+// Where the B panels of column block [jp_begin, jp_end) (block `block` of
+// its rectangle, whose columns start at panel `rect_begin`) are: packed B,
+// or, with unpacked B, the slot's own packing of them (done here, once per
+// call). *base_panel is the panel at *panels (and its sums at *sums).
+void BPanelsOf(const GemmState& s, WorkerScratch& w, bool own_columns,
+               size_t rect_begin, size_t block, size_t jp_begin, size_t jp_end,
+               const uint8_t** panels, const int32_t** sums,
+               size_t* base_panel) {
+  if (!s.unpacked) {
+    *panels = s.b.panels;
+    *sums = s.b.col_sums;
+    *base_panel = 0;
+    return;
+  }
+  const KernelTable& t = *s.table;
+  const size_t panel_bytes = s.b.panel_bytes;
+  if (own_columns) {
+    auto* own_panels = static_cast<uint8_t*>(w.b_panels.data());
+    auto* own_sums = static_cast<int32_t*>(w.b_sums.data());
+    auto* ready = static_cast<uint8_t*>(w.b_ready.data());
+    if (ready[block] == 0) {
+      PackPanels(t, s.b.variant, s.k, s.b.n, s.b_src, s.ldb, /*nk_layout=*/0,
+                 jp_begin, jp_end, panel_bytes,
+                 own_panels + (jp_begin - rect_begin) * panel_bytes,
+                 own_sums + (jp_begin - rect_begin) * t.nr);
+      ready[block] = 1;
+    }
+    *panels = own_panels;
+    *sums = own_sums;
+    *base_panel = rect_begin;
+    return;
+  }
+  // A stolen block of another rectangle's columns: packed for itself.
+  auto* stolen = static_cast<uint8_t*>(w.b_stolen.data());
+  auto* stolen_sums = reinterpret_cast<int32_t*>(
+      stolen + s.split.nc_granules * s.split.granule * panel_bytes);
+  if (w.stolen_block != jp_begin + 1) {
+    PackPanels(t, s.b.variant, s.k, s.b.n, s.b_src, s.ldb, /*nk_layout=*/0,
+               jp_begin, jp_end, panel_bytes, stolen, stolen_sums);
+    w.stolen_block = jp_begin + 1;
+  }
+  *panels = stolen;
+  *sums = stolen_sums;
+  *base_panel = jp_begin;
 }
 
 // Per-column parameters of columns [j_begin, j_end) in the slot's scratch
@@ -194,7 +264,7 @@ WorkerScratch& ScratchOf(const GemmState& s, int slot) {
 // lines to be fetched from the caller's cache by every other slot, on
 // every call (measured: 3 us of a 27 us 256^3 call on 2 threads).
 void ExpandColumns(const GemmState& s, WorkerScratch& w, size_t j_begin,
-                   size_t j_end) {
+                   size_t j_end, const int32_t* sums) {
   if (w.cols_begin <= j_begin && j_end <= w.cols_end) return;
   const OutputSpec& out = s.out;
   auto* col_offset = static_cast<int32_t*>(w.col_params.data());
@@ -206,7 +276,7 @@ void ExpandColumns(const GemmState& s, WorkerScratch& w, size_t j_begin,
     const uint32_t bias =
         (real && out.bias) ? static_cast<uint32_t>(out.bias[j]) : 0;
     col_offset[j] = static_cast<int32_t>(
-        bias - s.za * static_cast<uint32_t>(s.b.col_sums[j]) + s.kzz);
+        bias - s.za * static_cast<uint32_t>(sums[j - j_begin]) + s.kzz);
     if (out.requantize) {
       const ColumnRequant r = RequantOfColumn(out, real ? j : 0);
       multiplier[j] = r.multiplier;
@@ -281,7 +351,16 @@ void GemmBlockItem(void* state, size_t item, int owner, int slot) {
       std::min(g.n_panels, (granules.begin + jb.begin) * g.granule);
   const size_t jp_end =
       std::min(g.n_panels, (granules.begin + jb.end) * g.granule);
-  ExpandColumns(s, w, jp_begin * nr, jp_end * nr);
+  const uint8_t* b_panels;
+  const int32_t* b_sums;
+  size_t base_panel;
+  BPanelsOf(
+      s, w,
+      static_cast<size_t>(owner) % g.tn == static_cast<size_t>(slot) % g.tn,
+      granules.begin * g.granule, local % n_blocks, jp_begin, jp_end, &b_panels,
+      &b_sums, &base_panel);
+  ExpandColumns(s, w, jp_begin * nr, jp_end * nr,
+                b_sums + (jp_begin - base_panel) * nr);
   const auto* a_block = static_cast<const uint8_t*>(w.a_panels.data());
   const auto* row_offset = static_cast<const int32_t*>(w.row_offsets.data());
   const auto* col_offset = static_cast<const int32_t*>(w.col_params.data());
@@ -299,7 +378,7 @@ void GemmBlockItem(void* state, size_t item, int owner, int slot) {
   args.ldc = s.out.ldc;
   for (size_t jp = jp_begin; jp < jp_end; ++jp) {
     const size_t j0 = jp * nr;
-    args.b_panel = s.b.panels + jp * s.b.panel_bytes;
+    args.b_panel = b_panels + (jp - base_panel) * s.b.panel_bytes;
     args.n_eff = std::min(nr, s.b.n - j0);
     args.cols.col_offset = col_offset + j0;
     args.cols.multiplier = multiplier + j0;
@@ -351,9 +430,11 @@ size_t SlotsForWork(double ns, size_t threads) {
 
 // The largest rectangle's cost for a tm x tn grid: its tiles, its A rows
 // packed (once per A block; a slot's blocks of one row range share it),
-// its B panels read (once if they stay in L2, else once per A block).
+// its B panels read (once if they stay in L2, else once per A block), and
+// with unpacked B its B columns packed (each slot packs its own: cutting M
+// packs B once per row of the grid, cutting N packs A once per column).
 double RectCost(const GemmSplit& g, const KernelTable& t, const PackedBView& b,
-                size_t tm, size_t tn) {
+                bool pack_b, size_t tm, size_t tn) {
   const size_t rows = DivCeil(g.m_panels, tm);
   const size_t cols =
       std::min(g.n_panels, DivCeil(g.n_granules, tn) * g.granule);
@@ -361,15 +442,20 @@ double RectCost(const GemmSplit& g, const KernelTable& t, const PackedBView& b,
   const double b_passes = b_bytes > static_cast<double>(kL2BytesForB)
                               ? static_cast<double>(DivCeil(rows, g.mc_panels))
                               : 1.0;
+  const double packed_b_bytes =
+      pack_b ? static_cast<double>(cols * t.nr) * static_cast<double>(b.k)
+             : 0.0;
   return static_cast<double>(rows) * static_cast<double>(cols) *
              static_cast<double>(b.k_padded) * kNsPerTileStep +
-         static_cast<double>(rows * t.mr) * static_cast<double>(b.k) *
+         (static_cast<double>(rows * t.mr) * static_cast<double>(b.k) +
+          packed_b_bytes) *
              kNsPerPackedByte +
          b_bytes * b_passes * kNsPerBByteRead;
 }
 
-GemmSplit ChooseGemmSplit(const KernelTable& t, const PackedBView& b, size_t m,
-                          size_t a_panel_bytes, size_t c_elem, size_t threads) {
+GemmSplit ChooseGemmSplit(const KernelTable& t, const PackedBView& b,
+                          bool pack_b, size_t m, size_t a_panel_bytes,
+                          size_t c_elem, size_t threads) {
   const size_t mr = t.mr, nr = t.nr;
   GemmSplit g;
   g.m_panels = DivCeil(m, mr);
@@ -391,14 +477,17 @@ GemmSplit ChooseGemmSplit(const KernelTable& t, const PackedBView& b, size_t m,
   // Equal rectangles of whole panels: no more slots than granules of work.
   const double cells =
       static_cast<double>(g.m_panels) * static_cast<double>(g.n_granules);
-  size_t slots = SlotsForWork(steps * kNsPerTileStep, threads);
+  const double packed_b_bytes =
+      pack_b ? static_cast<double>(b.n) * static_cast<double>(b.k) : 0.0;
+  size_t slots = SlotsForWork(
+      steps * kNsPerTileStep + packed_b_bytes * kNsPerPackedByte, threads);
   if (static_cast<double>(slots) > cells) slots = static_cast<size_t>(cells);
   for (; slots > 1; --slots) {
     double best = 0;
     for (size_t tm = slots; tm >= 1; --tm) {  // ties: cut M (A packed once)
       const size_t tn = slots / tm;
       if (tm * tn != slots || tm > g.m_panels || tn > g.n_granules) continue;
-      const double cost = RectCost(g, t, b, tm, tn);
+      const double cost = RectCost(g, t, b, pack_b, tm, tn);
       if (g.tm * g.tn != slots || cost < best) {
         g.tm = tm;
         g.tn = tn;
@@ -421,6 +510,45 @@ GemmSplit ChooseGemmSplit(const KernelTable& t, const PackedBView& b, size_t m,
     g.nc_granules = std::min(g.nc_granules, DivCeil(granules, n_blocks));
   }
   return g;
+}
+
+// Grows the scratch of slots [0, num_slots) to `need` (and every slot
+// reserved before to the largest of each kind seen), unless it is that
+// large already: then no slot's scratch is touched.
+bool ReserveSlotScratch(qgemm_context* ctx, size_t num_slots,
+                        const SlotScratchBytes& need) {
+  SlotScratchBytes& have = ctx->reserved;
+  if (num_slots <= ctx->reserved_slots && need.a_panels <= have.a_panels &&
+      need.row_offsets <= have.row_offsets &&
+      need.col_params <= have.col_params && need.b_panels <= have.b_panels &&
+      need.b_sums <= have.b_sums && need.b_ready <= have.b_ready &&
+      need.b_stolen <= have.b_stolen) {
+    return true;
+  }
+  SlotScratchBytes grown;
+  grown.a_panels = std::max(need.a_panels, have.a_panels);
+  grown.row_offsets = std::max(need.row_offsets, have.row_offsets);
+  grown.col_params = std::max(need.col_params, have.col_params);
+  grown.b_panels = std::max(need.b_panels, have.b_panels);
+  grown.b_sums = std::max(need.b_sums, have.b_sums);
+  grown.b_ready = std::max(need.b_ready, have.b_ready);
+  grown.b_stolen = std::max(need.b_stolen, have.b_stolen);
+  const size_t slots = std::max(num_slots, ctx->reserved_slots);
+  for (size_t w = 0; w < slots; ++w) {
+    WorkerScratch& scratch = ctx->workers[w];
+    if (!scratch.a_panels.Reserve(grown.a_panels) ||
+        !scratch.row_offsets.Reserve(grown.row_offsets) ||
+        !scratch.col_params.Reserve(grown.col_params) ||
+        !scratch.b_panels.Reserve(grown.b_panels) ||
+        !scratch.b_sums.Reserve(grown.b_sums) ||
+        !scratch.b_ready.Reserve(grown.b_ready) ||
+        !scratch.b_stolen.Reserve(grown.b_stolen)) {
+      return false;
+    }
+  }
+  ctx->reserved_slots = slots;
+  have = grown;
+  return true;
 }
 
 }  // namespace
@@ -532,9 +660,14 @@ uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k, size_t n,
   return s.variant;
 }
 
-qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
-                     uint8_t a_zero_point, const PackedBView& b,
-                     const OutputSpec& out) {
+namespace {
+
+// C = output(A x B) for packed B, or with `unpacked` for B at b_src with
+// ldb (b's panels and sums null: the slots pack it).
+qgemm_status RunGemmOn(qgemm_context* ctx, size_t m, const uint8_t* a,
+                       size_t lda, uint8_t a_zero_point, const PackedBView& b,
+                       bool unpacked, const uint8_t* b_src, size_t ldb,
+                       const OutputSpec& out) {
   const KernelTable& t = *b.table;
   const size_t mr = t.mr, nr = t.nr;
   const size_t n_padded = b.num_panels * nr;
@@ -557,38 +690,30 @@ qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   s.za = a_zero_point;
   s.kzz = static_cast<uint32_t>(k) * a_zero_point * b.zero_point;
   s.n_padded = n_padded;
-  s.split = ChooseGemmSplit(t, b, m, s.a_panel_bytes,
+  s.unpacked = unpacked;
+  s.b_src = b_src;
+  s.ldb = ldb;
+  s.split = ChooseGemmSplit(t, b, unpacked, m, s.a_panel_bytes,
                             out.requantize ? 1 : sizeof(int32_t),
                             static_cast<size_t>(ctx->num_threads));
   const GemmSplit& g = s.split;
-
   const size_t num_slots = g.tm * g.tn;
-  const size_t a_block_bytes = g.mc_panels * s.a_panel_bytes;
-  const size_t row_offset_bytes = g.mc_panels * mr * sizeof(int32_t);
-  const size_t col_param_bytes = 4 * n_padded * sizeof(int32_t);
-  if (num_slots > ctx->reserved_slots ||
-      a_block_bytes > ctx->reserved_a_block ||
-      row_offset_bytes > ctx->reserved_row_offsets ||
-      col_param_bytes > ctx->reserved_col_params) {
-    // Grow every slot's scratch to the largest of each kind seen, once.
-    const size_t slots = std::max(num_slots, ctx->reserved_slots);
-    const size_t a_bytes = std::max(a_block_bytes, ctx->reserved_a_block);
-    const size_t r_bytes =
-        std::max(row_offset_bytes, ctx->reserved_row_offsets);
-    const size_t c_bytes = std::max(col_param_bytes, ctx->reserved_col_params);
-    for (size_t w = 0; w < slots; ++w) {
-      WorkerScratch& scratch = ctx->workers[w];
-      if (!scratch.a_panels.Reserve(a_bytes) ||
-          !scratch.row_offsets.Reserve(r_bytes) ||
-          !scratch.col_params.Reserve(c_bytes)) {
-        return QGEMM_OUT_OF_MEMORY;
-      }
-    }
-    ctx->reserved_slots = slots;
-    ctx->reserved_a_block = a_bytes;
-    ctx->reserved_row_offsets = r_bytes;
-    ctx->reserved_col_params = c_bytes;
+  const size_t rect_granules = DivCeil(g.n_granules, g.tn);
+  s.col_blocks = DivCeil(rect_granules, g.nc_granules);
+
+  SlotScratchBytes need;
+  need.a_panels = g.mc_panels * s.a_panel_bytes;
+  need.row_offsets = g.mc_panels * mr * sizeof(int32_t);
+  need.col_params = 4 * n_padded * sizeof(int32_t);
+  if (unpacked) {
+    const size_t rect_panels = std::min(g.n_panels, rect_granules * g.granule);
+    const size_t block_panels = g.nc_granules * g.granule;
+    need.b_panels = rect_panels * b.panel_bytes;
+    need.b_sums = rect_panels * nr * sizeof(int32_t);
+    need.b_ready = s.col_blocks;
+    need.b_stolen = block_panels * (b.panel_bytes + nr * sizeof(int32_t));
   }
+  if (!ReserveSlotScratch(ctx, num_slots, need)) return QGEMM_OUT_OF_MEMORY;
   s.first_item[0] = 0;
   for (size_t slot = 0; slot < num_slots; ++slot) {
     Range rows, granules;
@@ -598,6 +723,40 @@ qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
   ParallelForSlots(ctx, static_cast<int>(num_slots), s.first_item,
                    GemmBlockItem, &s, &t);
   return QGEMM_OK;
+}
+
+}  // namespace
+
+qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
+                     uint8_t a_zero_point, const PackedBView& b,
+                     const OutputSpec& out) {
+  return RunGemmOn(ctx, m, a, lda, a_zero_point, b, /*unpacked=*/false, nullptr,
+                   0, out);
+}
+
+qgemm_status RunGemmUnpacked(qgemm_context* ctx, size_t m, size_t n, size_t k,
+                             const uint8_t* a, size_t lda, uint8_t a_zero_point,
+                             const uint8_t* b, size_t ldb, uint8_t b_zero_point,
+                             const OutputSpec& out) {
+  const KernelTable& t = *ctx->table;
+  PackedBView view;
+  size_t total;
+  if (!PackedBSizes(t, k, n, &view.k_padded, &view.num_panels,
+                    &view.panel_bytes, &total)) {
+    return QGEMM_INVALID_ARGUMENT;
+  }
+  view.table = &t;
+  // An empty B (k or n zero) may be NULL with any ldb: kernels never see it.
+  view.variant = t.choose_variant && k != 0 && n != 0
+                     ? t.choose_variant(k, n, b, ldb, /*nk_layout=*/0)
+                     : 0;
+  view.k = k;
+  view.n = n;
+  view.panels = nullptr;
+  view.col_sums = nullptr;
+  view.zero_point = b_zero_point;
+  return RunGemmOn(ctx, m, a, lda, a_zero_point, view, /*unpacked=*/true, b,
+                   ldb, out);
 }
 
 namespace {

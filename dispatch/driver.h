@@ -66,6 +66,15 @@ qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
                      uint8_t a_zero_point, const PackedBView& b,
                      const OutputSpec& out);
 
+// Same for an unpacked k x n row-major B: each slot packs the B panels of
+// the columns it runs itself (and keeps them where its kernels read them).
+// Returns QGEMM_INVALID_ARGUMENT when k x n is too large to pack
+// (PackedBSizes), else as RunGemm.
+qgemm_status RunGemmUnpacked(qgemm_context* ctx, size_t m, size_t n, size_t k,
+                             const uint8_t* a, size_t lda, uint8_t a_zero_point,
+                             const uint8_t* b, size_t ldb, uint8_t b_zero_point,
+                             const OutputSpec& out);
+
 // Whether RunDotRows serves an unpacked k x n B with m rows of A on table.
 bool UseDotRows(const KernelTable& table, size_t m, size_t k);
 
