@@ -397,19 +397,33 @@ void GemmBlockItem(void* state, size_t item, int owner, int slot) {
 
 // ---- Threads: whether a call is worth splitting, and how ----
 //
-// The cost model, in nanoseconds of one thread (measured on AMD Zen 5 at
-// about 4 GHz, the fastest table, avx512vnni, so that no table is split
-// finer than it gains; see the measurement note at kMinNsPerSlot):
-//   a tile step (one MR x NR tile over one depth unit of k_padded)
-constexpr double kNsPerTileStep = 0.5;
-//   packing one byte of A (or of an unpacked B)
-constexpr double kNsPerPackedByte = 0.1;
-//   reading one byte of packed B from beyond L2
-constexpr double kNsPerBByteRead = 0.03;
+// The cost model, in nanoseconds of one thread. Measured on a 2-core AMD
+// Zen 5 (EPYC, AVX-512 VNNI) with build/bench and a loop timing each call
+// (medians of thousands), packed B, uint8 output:
+//
+//   a tile step (one MR x NR tile over one depth unit of k_padded):
+//     avx512vnni 0.66 ns at 256^3, 0.63 at 384x768x768, 0.62 at 1024^3 and
+//     128x4096x4096; avx2 1.10; scalar 1.6. The fastest table's figure, so
+//     that a slower table is never split finer than it gains (it may stay
+//     on one thread a little longer than it has to).
+constexpr double kNsPerTileStep = 0.62;
+//   packing a byte of A, or of an unpacked B, read from beyond L2:
+//     128x4096x4096 unpacked minus packed, 2.0 ms for 16 MiB of B; and
+//     what cutting N instead of M costs 1024^3 (each slot packs all of A):
+//     38 us more for 512 KiB more of A per slot, net of its B reads below.
+constexpr double kNsPerPackedByte = 0.12;
+//   reading a byte of packed B again from beyond L2 (L3): 128x4096x4096
+//     cut along N (24 MiB of B reads per slot) beats the cut along M (32
+//     MiB) by 76 us, 31 us of which is A packing.
+constexpr double kNsPerBByteRead = 0.013;
 // A slot must have at least this much work: below it, starting the slot
 // (publishing the loop to a spinning worker, its joining, the caller
-// waiting for it) costs more than the slot takes off the caller.
-constexpr double kMinNsPerSlot = 4000;
+// waiting for it: about 1 us in all) costs more than the slot takes off
+// the caller. Measured, 2 threads against 1, every call split: avx512vnni
+// 64^3 (1.4 us) 0.71x, 96^3 (3.6 us) 1.09x, 128^3 (7.3 us) 1.54x,
+// 160^3 1.53x; avx2 64^3 (4.3 us) 1.18x, 96^3 1.61x. Two slots from 4 us
+// of modelled work.
+constexpr double kMinNsPerSlot = 2000;
 // A slot's B panels up to this size stay in L2 while its A blocks pass.
 constexpr size_t kL2BytesForB = 512 * 1024;
 // Items per slot when split, so that a slot that finishes early has a
