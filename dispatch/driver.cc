@@ -211,6 +211,13 @@ WorkerScratch& ScratchOf(const GemmState& s, int slot) {
   return w;
 }
 
+// Where the column sums of a stolen block start in b_stolen, after its
+// panels: at a whole cache line.
+size_t StolenSumsOffset(const GemmSplit& g, size_t panel_bytes) {
+  return DivCeil(g.nc_granules * g.granule * panel_bytes, kBufferAlignment) *
+         kBufferAlignment;
+}
+
 // Where the B panels of column block [jp_begin, jp_end) (block `block` of
 // its rectangle, whose columns start at panel `rect_begin`) are: packed B,
 // or, with unpacked B, the slot's own packing of them (done here, once per
@@ -245,8 +252,8 @@ void BPanelsOf(const GemmState& s, WorkerScratch& w, bool own_columns,
   }
   // A stolen block of another rectangle's columns: packed for itself.
   auto* stolen = static_cast<uint8_t*>(w.b_stolen.data());
-  auto* stolen_sums = reinterpret_cast<int32_t*>(
-      stolen + s.split.nc_granules * s.split.granule * panel_bytes);
+  auto* stolen_sums = static_cast<int32_t*>(
+      static_cast<void*>(stolen + StolenSumsOffset(s.split, panel_bytes)));
   if (w.stolen_block != jp_begin + 1) {
     PackPanels(t, s.b.variant, s.k, s.b.n, s.b_src, s.ldb, /*nk_layout=*/0,
                jp_begin, jp_end, panel_bytes, stolen, stolen_sums);
@@ -725,7 +732,8 @@ qgemm_status RunGemmOn(qgemm_context* ctx, size_t m, const uint8_t* a,
     need.b_panels = rect_panels * b.panel_bytes;
     need.b_sums = rect_panels * nr * sizeof(int32_t);
     need.b_ready = s.col_blocks;
-    need.b_stolen = block_panels * (b.panel_bytes + nr * sizeof(int32_t));
+    need.b_stolen = StolenSumsOffset(g, b.panel_bytes) +
+                    block_panels * nr * sizeof(int32_t);
   }
   if (!ReserveSlotScratch(ctx, num_slots, need)) return QGEMM_OUT_OF_MEMORY;
   s.first_item[0] = 0;
