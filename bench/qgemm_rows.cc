@@ -1,6 +1,13 @@
 // qgemm's rows: every ISA this CPU and build run, with B packed once before
 // timing (qgemm_pack_b, the [out][in] layout of a linear layer's weights)
-// and unpacked (B k x n row-major, packed inside every call).
+// and unpacked (B k x n row-major, packed inside every call); and the best
+// ISA, packed, through a pthreadpool executor
+// (qgemm_context_create_with_executor), as an engine that owns its threads
+// calls it.
+#if defined(QGEMM_BENCH_HAVE_PTHREADPOOL)
+#include <pthreadpool.h>
+#endif
+
 #include <string>
 #include <vector>
 
@@ -9,11 +16,35 @@
 namespace qgemm_bench {
 namespace {
 
+#if defined(QGEMM_BENCH_HAVE_PTHREADPOOL)
+void PthreadpoolParallelFor(void* pool, qgemm_task_fn task, void* context,
+                            size_t count) {
+  pthreadpool_parallelize_1d(static_cast<pthreadpool_t>(pool), task, context,
+                             count, 0);
+}
+
+// One pool for the whole run, like an engine's: BenchThreads() threads.
+pthreadpool_t BenchPool() {
+  static pthreadpool_t pool =
+      pthreadpool_create(static_cast<size_t>(BenchThreads()));
+  return pool;
+}
+#endif
+
 void RunQgemm(benchmark::State& state, const Shape& s, Data d,
-              const std::string& isa, bool packed) {
+              const std::string& isa, bool packed, bool executor) {
   const Problem& p = GetProblem(s, d);
   qgemm_context* ctx = nullptr;
-  if (qgemm_context_create(BenchThreads(), &ctx) != QGEMM_OK ||
+  qgemm_status created = QGEMM_UNSUPPORTED;
+  if (!executor) {
+    created = qgemm_context_create(BenchThreads(), &ctx);
+  } else {
+#if defined(QGEMM_BENCH_HAVE_PTHREADPOOL)
+    created = qgemm_context_create_with_executor(
+        PthreadpoolParallelFor, BenchPool(), BenchThreads(), &ctx);
+#endif
+  }
+  if (created != QGEMM_OK ||
       qgemm_context_set_isa(ctx, isa.c_str()) != QGEMM_OK) {
     state.SkipWithError(qgemm_last_error());
     qgemm_context_destroy(ctx);
@@ -64,11 +95,22 @@ void RegisterQgemm(const Shape& s, Data d) {
       const std::string lib = "qgemm_" + isa + (packed ? "_packed" : "");
       benchmark::RegisterBenchmark(RowName(lib, d, s).c_str(),
                                    [s, d, isa, packed](benchmark::State& st) {
-                                     RunQgemm(st, s, d, isa, packed);
+                                     RunQgemm(st, s, d, isa, packed, false);
                                    })
           ->Apply(TimeRow);
     }
   }
+#if defined(QGEMM_BENCH_HAVE_PTHREADPOOL)
+  if (d == Data::kFull && count > 0) {
+    const std::string isa = names[0];
+    benchmark::RegisterBenchmark(
+        RowName("qgemm_" + isa + "_packed_pthreadpool", d, s).c_str(),
+        [s, d, isa](benchmark::State& st) {
+          RunQgemm(st, s, d, isa, true, true);
+        })
+        ->Apply(TimeRow);
+  }
+#endif
 }
 
 }  // namespace qgemm_bench

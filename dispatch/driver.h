@@ -51,6 +51,12 @@ size_t OutputElementBytes(OutputKind kind);
 // table that breaks one (with this message), and a test checks every table.
 bool CheckKernelTable(const KernelTable& table, std::string* why);
 
+// Test-only: with on, every call splits into as many slots as the
+// context has threads and the problem has panels, however small it is
+// (the cost model would keep it on the calling thread), so that tests of
+// small problems run every split path.
+void SplitEveryCallForTesting(bool on);
+
 // Sizes of the packed form of a k x n B for table; false if they overflow.
 bool PackedBSizes(const KernelTable& table, size_t k, size_t n,
                   size_t* k_padded, size_t* num_panels, size_t* panel_bytes,
@@ -67,6 +73,15 @@ uint32_t PackB(qgemm_context* ctx, const KernelTable& table, size_t k, size_t n,
 qgemm_status RunGemm(qgemm_context* ctx, size_t m, const uint8_t* a, size_t lda,
                      uint8_t a_zero_point, const PackedBView& b,
                      const OutputSpec& out);
+
+// Same for an unpacked k x n row-major B: each slot packs the B panels of
+// the columns it runs itself (and keeps them where its kernels read them).
+// Returns QGEMM_INVALID_ARGUMENT when k x n is too large to pack
+// (PackedBSizes), else as RunGemm.
+qgemm_status RunGemmUnpacked(qgemm_context* ctx, size_t m, size_t n, size_t k,
+                             const uint8_t* a, size_t lda, uint8_t a_zero_point,
+                             const uint8_t* b, size_t ldb, uint8_t b_zero_point,
+                             const OutputSpec& out);
 
 // Whether RunDotRows serves an unpacked k x n B with m rows of A on table.
 bool UseDotRows(const KernelTable& table, size_t m, size_t k);

@@ -230,30 +230,6 @@ qgemm::PackedBView ViewOf(const qgemm_packed_b& p,
           p.panel_bytes, p.num_panels, p.panels, p.col_sums, p.zero_point};
 }
 
-// Packs an unpacked B into the context's scratch.
-qgemm_status PackIntoScratch(qgemm_context* ctx, size_t k, size_t n,
-                             const uint8_t* b, size_t ldb, uint8_t zb,
-                             qgemm::PackedBView* view) {
-  const qgemm::KernelTable& t = *ctx->table;
-  size_t k_padded, num_panels, panel_bytes, total;
-  if (!qgemm::PackedBSizes(t, k, n, &k_padded, &num_panels, &panel_bytes,
-                           &total)) {
-    return Fail(QGEMM_INVALID_ARGUMENT, "k x n = %zu x %zu is too large", k, n);
-  }
-  if (!ctx->packed_b.Reserve(total) ||
-      !ctx->col_sums.Reserve(num_panels * t.nr * sizeof(int32_t))) {
-    return Fail(QGEMM_OUT_OF_MEMORY, "out of memory packing B (%zu bytes)",
-                total);
-  }
-  auto* panels = static_cast<uint8_t*>(ctx->packed_b.data());
-  auto* sums = static_cast<int32_t*>(ctx->col_sums.data());
-  const uint32_t variant =
-      qgemm::PackB(ctx, t, k, n, b, ldb, /*nk_layout=*/0, panels, sums);
-  *view = {&t,          variant,    k,      n,    k_padded,
-           panel_bytes, num_panels, panels, sums, zb};
-  return QGEMM_OK;
-}
-
 // The status of a driver run: it fails only when its scratch cannot grow.
 qgemm_status DriverStatus(qgemm_status driver) {
   if (driver != QGEMM_OK) {
@@ -366,12 +342,14 @@ qgemm_status GemmUnpacked(qgemm_context* ctx, size_t m, size_t n, size_t k,
     return DriverStatus(
         qgemm::RunDotRows(lease.get(), m, n, k, a, lda, za, b, ldb, zb, spec));
   }
-  qgemm::PackedBView view;
-  if ((st = PackIntoScratch(lease.get(), k, n, b, ldb, zb, &view)) !=
-      QGEMM_OK) {
-    return st;
+  // B is packed inside the call, by the slots that use it.
+  size_t k_padded, num_panels, panel_bytes, total;
+  if (!qgemm::PackedBSizes(*lease.get()->table, k, n, &k_padded, &num_panels,
+                           &panel_bytes, &total)) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "k x n = %zu x %zu is too large", k, n);
   }
-  return Run(lease.get(), m, a, lda, za, view, spec);
+  return DriverStatus(qgemm::RunGemmUnpacked(lease.get(), m, n, k, a, lda, za,
+                                             b, ldb, zb, spec));
 }
 
 qgemm_status GemmPacked(qgemm_context* ctx, size_t m, const uint8_t* a,
@@ -437,6 +415,37 @@ qgemm_status qgemm_context_create(int num_threads, qgemm_context** out) {
   });
   if (resolved != QGEMM_OK) return resolved;
   qgemm_context* ctx = qgemm::NewContext(num_threads, table);
+  if (ctx == nullptr) {
+    return Fail(QGEMM_OUT_OF_MEMORY, "out of memory creating a context");
+  }
+  *out = ctx;
+  return Ok();
+}
+
+qgemm_status qgemm_context_create_with_executor(
+    qgemm_parallel_for_fn parallel_for, void* executor_context, int num_threads,
+    qgemm_context** out) {
+  if (out == nullptr) return Fail(QGEMM_INVALID_ARGUMENT, "out is NULL");
+  *out = nullptr;
+  if (parallel_for == nullptr) {
+    return Fail(QGEMM_INVALID_ARGUMENT, "parallel_for is NULL");
+  }
+  if (num_threads < 1) {
+    return Fail(QGEMM_INVALID_ARGUMENT,
+                "num_threads %d is below 1 (an executor runs at least one "
+                "task at a time)",
+                num_threads);
+  }
+  const qgemm::KernelTable* table = nullptr;
+  const qgemm_status resolved = CatchOutOfMemory([&] {
+    std::string why;
+    const qgemm_status status = qgemm::ResolveDefaultIsa(&table, &why);
+    if (status != QGEMM_OK) return Fail(status, "%s", why.c_str());
+    return QGEMM_OK;
+  });
+  if (resolved != QGEMM_OK) return resolved;
+  qgemm_context* ctx = qgemm::NewExecutorContext(parallel_for, executor_context,
+                                                 num_threads, table);
   if (ctx == nullptr) {
     return Fail(QGEMM_OUT_OF_MEMORY, "out of memory creating a context");
   }

@@ -177,6 +177,8 @@ TEST(IsaRegistry, ThreadHooksBracketEveryKernelCallOnEveryThread) {
   hooked.thread_end = CountingEnd;
   const qgemm_test::TableUnderTest t{"scalar_hooked", "scalar", &hooked,
                                      /*emulated=*/true};
+  // Split however small: every thread runs kernels.
+  qgemm::SplitEveryCallForTesting(true);
   for (int threads : {1, 2, 4}) {
     qgemm_context* ctx = nullptr;
     ASSERT_EQ(qgemm_context_create(threads, &ctx), QGEMM_OK);
@@ -196,6 +198,7 @@ TEST(IsaRegistry, ThreadHooksBracketEveryKernelCallOnEveryThread) {
     EXPECT_EQ(g_unbracketed_kernel_calls.load(), 0);
     qgemm_context_destroy(ctx);
   }
+  qgemm::SplitEveryCallForTesting(false);
 }
 
 }  // namespace

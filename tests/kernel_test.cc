@@ -1,6 +1,7 @@
 // Every kernel table through the same cases: each ISA (native where this
 // CPU runs it, emulated where a SIMDe build exists), each entry point,
-// 1, 2 and 4 threads and the NULL context, against the int64 reference.
+// 1, 2 and 4 threads (split however small the problem) and the NULL
+// context, against the int64 reference.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatch/driver.h"
 #include "gemm_case.h"
 #include "reference.h"
 #include "tables_under_test.h"
@@ -71,12 +73,17 @@ TEST_P(KernelTest, MatchesReferenceOnAdversarialCases) {
     ASSERT_STREQ(qgemm_context_isa(nullptr), p.table.isa.c_str());
   }
   const qgemm::KernelTable& t = *p.table.table;
+  // Small cases too run split over every thread (the cost model would keep
+  // most of them on the calling thread), so that every split path is
+  // checked byte for byte.
+  qgemm::SplitEveryCallForTesting(p.threads > 1);
   int failures = 0;
   for (const GemmCase& gc : AdversarialCases(t.mr, t.nr, t.kr)) {
     const std::string err = RunCase(ctx, gc, p.call);
     EXPECT_EQ(err, "") << gc.Name();
     if (!err.empty() && ++failures >= 5) break;
   }
+  qgemm::SplitEveryCallForTesting(false);
   if (p.threads == 0) unsetenv("QGEMM_ISA");
   qgemm_context_destroy(ctx);
 }

@@ -35,6 +35,13 @@
 #define QGEMM_TSAN 1
 #endif
 
+// Not under ThreadSanitizer: an uninstrumented pthreadpool's hand-offs
+// would read as races there.
+#if QGEMM_TEST_HAVE_PTHREADPOOL && !defined(QGEMM_TSAN)
+#define QGEMM_TEST_USE_PTHREADPOOL 1
+#include <pthreadpool.h>
+#endif
+
 // GCC sees the malloc/free pairs below through the replaced operators and
 // cannot tell they are these operators' own.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -179,6 +186,11 @@ TEST_P(NoAllocation, SecondPreparedCallAllocatesNothing) {
     ASSERT_EQ(qgemm_u8u8_requant(ctx, kGemvM, kN, kK, a.data(), kK, 1, b.data(),
                                  kN, 3, &rq, c.data(), kN),
               QGEMM_OK);
+    // Unpacked int32 output once too: its 4-byte C lines give the slots
+    // other column blocks, whose B scratch may be larger (grown once).
+    ASSERT_EQ(qgemm_u8u8_s32(ctx, 1, kN, kK, a.data(), kK, 1, b.data(), kN, 3,
+                             bias.data(), c32.data(), kN),
+              QGEMM_OK);
     const uint64_t before = Count();
     for (int i = 0; i < 3; ++i) {
       ASSERT_EQ(qgemm_u8u8_requant_packed(ctx, kM, a.data(), kK, 1, packed, &rq,
@@ -214,6 +226,75 @@ TEST_P(NoAllocation, SecondPreparedCallAllocatesNothing) {
     qgemm_packed_b_destroy(packed);
     qgemm_context_destroy(ctx);
   }
+}
+
+// The same through a caller's executor, split into slots however small (the
+// cost model would keep this shape on the calling thread): the executor
+// path (slot ranges, the hand-off) allocates nothing either.
+void SerialParallelFor(void* calls, qgemm_task_fn task, void* context,
+                       size_t count) {
+  ++*static_cast<int*>(calls);
+  for (size_t i = 0; i < count; ++i) task(context, i);
+}
+
+#if QGEMM_TEST_USE_PTHREADPOOL
+void PthreadpoolParallelFor(void* pool, qgemm_task_fn task, void* context,
+                            size_t count) {
+  pthreadpool_parallelize_1d(static_cast<pthreadpool_t>(pool), task, context,
+                             count, 0);
+}
+#endif
+
+TEST_P(NoAllocation, SecondPreparedCallThroughAnExecutorAllocatesNothing) {
+  constexpr size_t kM = 33, kN = 70, kK = 100;
+  std::vector<uint8_t> a(kM * kK, 9), b(kN * kK, 201), c(kM * kN);
+  int32_t mult = 1 << 30, shift = -12;
+  qgemm_requant rq{};
+  rq.multiplier = &mult;
+  rq.shift = &shift;
+  rq.c_max = 255;
+  struct Executor {
+    const char* name;
+    qgemm_parallel_for_fn parallel_for;
+    void* context;
+  };
+  int serial_calls = 0;
+  std::vector<Executor> executors = {
+      {"serial", SerialParallelFor, &serial_calls}};
+#if QGEMM_TEST_USE_PTHREADPOOL
+  pthreadpool_t pool = pthreadpool_create(2);
+  executors.push_back({"pthreadpool", PthreadpoolParallelFor, pool});
+#endif
+  qgemm::SplitEveryCallForTesting(true);
+  for (const Executor& e : executors) {
+    qgemm_context* ctx = nullptr;
+    ASSERT_EQ(
+        qgemm_context_create_with_executor(e.parallel_for, e.context, 2, &ctx),
+        QGEMM_OK);
+    qgemm_packed_b* packed = nullptr;
+    ASSERT_EQ(
+        qgemm_pack_b(ctx, kK, kN, b.data(), kK, QGEMM_LAYOUT_NK, 3, &packed),
+        QGEMM_OK);
+    const auto calls = [&] {
+      ASSERT_EQ(qgemm_u8u8_requant_packed(ctx, kM, a.data(), kK, 1, packed, &rq,
+                                          c.data(), kN),
+                QGEMM_OK);
+      ASSERT_EQ(qgemm_u8u8_requant(ctx, kM, kN, kK, a.data(), kK, 1, b.data(),
+                                   kN, 3, &rq, c.data(), kN),
+                QGEMM_OK);
+    };
+    calls();  // prepares the scratch
+    const uint64_t before = Count();
+    for (int i = 0; i < 3; ++i) calls();
+    EXPECT_EQ(Count() - before, 0u) << e.name;
+    qgemm_packed_b_destroy(packed);
+    qgemm_context_destroy(ctx);
+  }
+  qgemm::SplitEveryCallForTesting(false);
+  EXPECT_GE(serial_calls, 8);  // the calls did go through the executor
+#if QGEMM_TEST_USE_PTHREADPOOL
+  pthreadpool_destroy(pool);
+#endif
 }
 
 // The NULL context (the calling thread's own) is prepared by its first

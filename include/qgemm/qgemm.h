@@ -55,6 +55,28 @@ void qgemm_context_destroy(qgemm_context* ctx);
 /* The number of threads a call on ctx uses (the caller's included). */
 int qgemm_context_num_threads(const qgemm_context* ctx);
 
+/* The caller's thread pool. qgemm calls
+ *   parallel_for(executor_context, task, task_context, count)
+ * which must call task(task_context, i) exactly once for every i in
+ * [0, count), in any order, on any threads (at most num_threads at a
+ * time), and return only when every call has returned. qgemm never calls
+ * parallel_for from inside a task, and splits its work for num_threads
+ * (count <= num_threads); a call too small to gain from threads runs on
+ * the calling thread without calling parallel_for. The bytes of every
+ * result are the same as with qgemm's own threads. This matches
+ * pthreadpool_parallelize_1d(pool, task, task_context, count, 0).
+ * parallel_for NULL or num_threads < 1: QGEMM_INVALID_ARGUMENT (*out set to
+ * NULL). The context starts no thread of its own; num_threads above 256 is
+ * clamped to 256 (qgemm_context_num_threads tells). Like any context, it
+ * serves one caller thread at a time. */
+typedef void (*qgemm_task_fn)(void* task_context, size_t index);
+typedef void (*qgemm_parallel_for_fn)(void* executor_context,
+                                      qgemm_task_fn task, void* task_context,
+                                      size_t count);
+qgemm_status qgemm_context_create_with_executor(
+    qgemm_parallel_for_fn parallel_for, void* executor_context, int num_threads,
+    qgemm_context** out);
+
 /* isa: "auto" (the best this CPU and build have) or a name: "scalar",
  * "avx2", "avx512vnni", "neon", "neondot". Unknown names:
  * QGEMM_INVALID_ARGUMENT; a known ISA this build or CPU lacks:

@@ -3,7 +3,8 @@
 // Header-only; it adds no numerics of its own (results are the C API's,
 // byte for byte). What it adds:
 //
-//   qgemm::Context     owns a qgemm_context (threads, scratch, ISA choice).
+//   qgemm::Context     owns a qgemm_context (threads or the caller's
+//                      executor, scratch, ISA choice).
 //                      A default-constructed (or moved-from) Context is
 //                      empty and stands for the C API's NULL context: the
 //                      calling thread only, the default ISA.
@@ -126,7 +127,8 @@ class Context {
  public:
   // Empty: the C API's NULL context (calling thread, default ISA).
   Context() noexcept = default;
-  // Takes ownership of a context made by qgemm_context_create (or NULL).
+  // Takes ownership of a context made by qgemm_context_create or
+  // qgemm_context_create_with_executor (or NULL).
   explicit Context(qgemm_context* adopt) noexcept : ctx_(adopt) {}
 
   // num_threads: 0 = all cores, 1 = the caller's thread only (no pool).
@@ -139,6 +141,27 @@ class Context {
     if (out == nullptr) return QGEMM_INVALID_ARGUMENT;
     qgemm_context* ctx = nullptr;
     const qgemm_status status = qgemm_context_create(num_threads, &ctx);
+    if (status == QGEMM_OK) *out = Context(ctx);
+    return status;
+  }
+
+  // Loops run through the caller's thread pool: see
+  // qgemm_context_create_with_executor (parallel_for not null, num_threads
+  // >= 1; the context starts no thread).
+  static Context create_with_executor(qgemm_parallel_for_fn parallel_for,
+                                      void* executor_context, int num_threads) {
+    Context out;
+    throw_if_error(try_create_with_executor(parallel_for, executor_context,
+                                            num_threads, &out));
+    return out;
+  }
+  static qgemm_status try_create_with_executor(
+      qgemm_parallel_for_fn parallel_for, void* executor_context,
+      int num_threads, Context* out) noexcept {
+    if (out == nullptr) return QGEMM_INVALID_ARGUMENT;
+    qgemm_context* ctx = nullptr;
+    const qgemm_status status = qgemm_context_create_with_executor(
+        parallel_for, executor_context, num_threads, &ctx);
     if (status == QGEMM_OK) *out = Context(ctx);
     return status;
   }

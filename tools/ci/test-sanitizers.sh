@@ -49,8 +49,9 @@ if [ "$which_builds" = all ] || [ "$which_builds" = tsan ]; then
   cmake --build build-tsan -j"$jobs" --target qgemm_tests qgemm_no_alloc_test
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   # Every test that starts threads: the concurrency contract, thread-start
-  # faults, and the kernel tests with 2 and 4 threads.
+  # faults, the kernel tests with 2 and 4 threads, the caller's executors
+  # and the thread hooks.
   (cd build-tsan && ctest -j"$jobs" --output-on-failure --timeout 600 \
-     -R 'Concurrency(PerTable)?\.|ThreadStartFailure\.|ContextThreads\.|NoAllocation\.|KernelTest.*_[24]threads_')
+     -R 'Concurrency(PerTable)?\.|ThreadStartFailure\.|ContextThreads\.|NoAllocation\.|KernelTest.*_[24]threads_|Executor|ThreadHooks')
   echo "== TSan done at $((SECONDS - start)) s"
 fi
