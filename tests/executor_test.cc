@@ -300,13 +300,15 @@ TEST_P(ExecutorTest, SameBytesAsOwnThreads) {
   const auto run =
       [](qgemm_context* ctx, const Shape& s, const std::vector<uint8_t>& a,
          const std::vector<uint8_t>& b, const qgemm_requant& rq, bool s32) {
-        std::vector<uint8_t> c(s.m * s.n * sizeof(int32_t), 0xA5);
+        // int32 storage so the s32 call gets an aligned C; the requant call
+        // writes its bytes at the front of the same buffer.
+        std::vector<int32_t> c(s.m * s.n, static_cast<int32_t>(0xA5A5A5A5u));
         const qgemm_status st =
             s32 ? qgemm_u8u8_s32(ctx, s.m, s.n, s.k, a.data(), s.k, 7, b.data(),
-                                 s.n, 200, rq.bias,
-                                 reinterpret_cast<int32_t*>(c.data()), s.n)
+                                 s.n, 200, rq.bias, c.data(), s.n)
                 : qgemm_u8u8_requant(ctx, s.m, s.n, s.k, a.data(), s.k, 7,
-                                     b.data(), s.n, 200, &rq, c.data(), s.n);
+                                     b.data(), s.n, 200, &rq,
+                                     reinterpret_cast<uint8_t*>(c.data()), s.n);
         EXPECT_EQ(st, QGEMM_OK) << qgemm_last_error();
         return c;
       };
@@ -490,7 +492,8 @@ void NeverCalled(void* executor, qgemm_task_fn, void*, size_t) {
 
 TEST(Executor, BadArgumentsAreRefusedAndOutIsNull) {
   int calls = 0;
-  qgemm_context* sentinel = reinterpret_cast<qgemm_context*>(&calls);
+  qgemm_context* sentinel = reinterpret_cast<qgemm_context*>(
+      reinterpret_cast<uintptr_t>(&calls));  // any non-null value
   qgemm_context* ctx = sentinel;
   EXPECT_EQ(qgemm_context_create_with_executor(nullptr, &calls, 2, &ctx),
             QGEMM_INVALID_ARGUMENT);

@@ -86,7 +86,8 @@ TEST_F(AllocationFailure, ContextCreate) {
   for (int threads : {1, 3}) {
     qgemm_context* ctx = nullptr;
     const int failures = FailEachAllocation([&] {
-      ctx = reinterpret_cast<qgemm_context*>(&ctx);  // must become NULL
+      ctx = reinterpret_cast<qgemm_context*>(
+          reinterpret_cast<uintptr_t>(&ctx));  // must become NULL
       const qgemm_status st = qgemm_context_create(threads, &ctx);
       if (st != QGEMM_OK) {
         EXPECT_EQ(ctx, nullptr);
