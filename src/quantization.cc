@@ -81,9 +81,9 @@ void NudgeRangeTensorFlow(float rmin, float rmax, int32_t quant_min,
                           int32_t quant_max, float* scale,
                           int32_t* zero_point) {
   if (!std::isfinite(rmin) || !std::isfinite(rmax)) {
-    throw Error(QGEMM_INVALID_ARGUMENT,
-                "range [" + std::to_string(rmin) + ", " +
-                    std::to_string(rmax) + "] is not finite");
+    throw Error(QGEMM_INVALID_ARGUMENT, "range [" + std::to_string(rmin) +
+                                            ", " + std::to_string(rmax) +
+                                            "] is not finite");
   }
   if (!(rmin < rmax)) {
     throw Error(QGEMM_INVALID_ARGUMENT,
@@ -97,8 +97,7 @@ void NudgeRangeTensorFlow(float rmin, float rmax, int32_t quant_min,
   const float s = (rmax - rmin) / (quant_max_float - quant_min_float);
   if (!std::isnormal(s)) {
     throw Error(QGEMM_INVALID_ARGUMENT,
-                "range [" + std::to_string(rmin) + ", " +
-                    std::to_string(rmax) +
+                "range [" + std::to_string(rmin) + ", " + std::to_string(rmax) +
                     "] gives a scale that is not a normal float");
   }
   const float zero_point_from_min = quant_min_float - rmin / s;
@@ -125,8 +124,7 @@ int32_t QuantMaxForBits(int num_bits) {
 void CheckRule(NudgeRule rule) {
   if (rule != NudgeRule::kExtendToZero && rule != NudgeRule::kTensorFlow) {
     throw Error(QGEMM_INVALID_ARGUMENT,
-                "unknown NudgeRule " +
-                    std::to_string(static_cast<int>(rule)));
+                "unknown NudgeRule " + std::to_string(static_cast<int>(rule)));
   }
 }
 
@@ -153,9 +151,9 @@ void BatchRange(const char* who, const float* x, size_t n, float* lo,
   for (size_t i = 0; i < n; ++i) {
     const float v = x[i];
     if (!std::isfinite(v)) {
-      throw Error(QGEMM_INVALID_ARGUMENT, std::string(who) + ": x[" +
-                                              std::to_string(i) +
-                                              "] is not finite");
+      throw Error(
+          QGEMM_INVALID_ARGUMENT,
+          std::string(who) + ": x[" + std::to_string(i) + "] is not finite");
     }
     batch_min = v < batch_min ? v : batch_min;
     batch_max = v > batch_max ? v : batch_max;
@@ -271,9 +269,9 @@ FakeQuantParams MinMaxObserver::fake_quant_params(
 
 MovingAverageObserver::MovingAverageObserver(double decay) : decay_(decay) {
   if (!(decay >= 0.0 && decay <= 1.0)) {
-    throw Error(QGEMM_INVALID_ARGUMENT,
-                "moving-average decay " + std::to_string(decay) +
-                    " is outside [0, 1]");
+    throw Error(
+        QGEMM_INVALID_ARGUMENT,
+        "moving-average decay " + std::to_string(decay) + " is outside [0, 1]");
   }
   weight_ = static_cast<float>(1.0 - decay);
 }
@@ -291,7 +289,10 @@ void MovingAverageObserver::observe(const float* x, size_t n) {
   // Two roundings each (product, then difference): this file is compiled
   // with -ffp-contract=off, so no fused multiply-add merges them.
   const float new_min = min_ - (min_ - lo) * weight_;
-  const float new_max = max_ - (max_ - hi) * weight_;
+  float new_max = max_ - (max_ - hi) * weight_;
+  // The two roundings can cross a range a few ulps wide (a one-value batch
+  // with decay 0, say); an inverted range is no range, so max meets min.
+  if (new_max < new_min) new_max = new_min;
   if (!std::isfinite(new_min) || !std::isfinite(new_max)) {
     throw Error(QGEMM_INVALID_ARGUMENT,
                 "MovingAverageObserver::observe: the moving average of [" +

@@ -147,8 +147,9 @@ void fake_quantize(const float* x, size_t n, const FakeQuantParams& p,
                     std::to_string(p.zero_point));
   }
   if (p.rule != NudgeRule::kExtendToZero && p.rule != NudgeRule::kTensorFlow) {
-    throw Error(QGEMM_INVALID_ARGUMENT,
-                "unknown NudgeRule " + std::to_string(static_cast<int>(p.rule)));
+    throw Error(
+        QGEMM_INVALID_ARGUMENT,
+        "unknown NudgeRule " + std::to_string(static_cast<int>(p.rule)));
   }
   CheckPointers(x, y, n);
   size_t i = 0;

@@ -268,15 +268,14 @@ FakeQuantParams nudge_fake_quant_range(float rmin, float rmax, int num_bits,
 
 inline float fake_quantize_value(float x, const FakeQuantParams& p) noexcept {
   if (p.rule == NudgeRule::kTensorFlow) {
-    return detail::tf_fake_quantize(x, p.scale, p.nudged_min(),
-                                    p.nudged_max(),
-                                    static_cast<float>(p.zero_point -
-                                                       p.quant_min));
+    return detail::tf_fake_quantize(
+        x, p.scale, p.nudged_min(), p.nudged_max(),
+        static_cast<float>(p.zero_point - p.quant_min));
   }
-  return p.scale * static_cast<float>(
-                       detail::quantize_level(x, p.scale, p.zero_point,
-                                              p.quant_min, p.quant_max) -
-                       p.zero_point);
+  return p.scale *
+         static_cast<float>(detail::quantize_level(x, p.scale, p.zero_point,
+                                                   p.quant_min, p.quant_max) -
+                            p.zero_point);
 }
 
 // y[i] = fake_quantize_value(x[i], p) for i < n; y == x (in place) is
@@ -323,7 +322,9 @@ class MinMaxObserver {
 // with w = (float)(1 - decay) computed in double (as TensorFlow turns a
 // Python decay into a float32 tensor), so decay near 1 (the paper's
 // "smoothing parameter close to 1", TensorFlow's default 0.999) moves the
-// range slowly; decay 0 tracks the last batch, decay 1 keeps the first.
+// range slowly; decay 0 follows the last batch (up to the rounding of
+// min - batch_min), decay 1 keeps the first. Where the two roundings would
+// put min above max (a range a few ulps wide), max is set to min.
 class MovingAverageObserver {
  public:
   // Throws Error unless decay is in [0, 1].
