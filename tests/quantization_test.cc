@@ -1044,6 +1044,9 @@ TEST(MovingAverageObserver, NeverInvertsTheRange) {
   std::mt19937 rng(29);
   std::uniform_real_distribution<float> value(-300.0f, 300.0f);
   for (int i = 0; i < 2000; ++i) {
+    // A wide batch, then a one-value batch that both ends move onto.
+    const float wide[] = {value(rng), value(rng)};
+    obs.observe(wide, 2);
     const float x = value(rng);
     obs.observe(&x, 1);
     ASSERT_LE(obs.min(), obs.max()) << "after " << x;
