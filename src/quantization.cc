@@ -315,6 +315,24 @@ FakeQuantParams MovingAverageObserver::fake_quant_params(
   return nudge_fake_quant_range(min_, max_, num_bits, options);
 }
 
+namespace {
+
+// qgemm_choose_quant_params(_narrow): levels [quant_min, 255].
+qgemm_status ChooseQuantParams(float rmin, float rmax, int32_t quant_min,
+                               float* scale, uint8_t* zero_point) {
+  if (scale == nullptr || zero_point == nullptr) {
+    return SetLastError(QGEMM_INVALID_ARGUMENT, "scale or zero_point is NULL");
+  }
+  float s = 0.0f;
+  int32_t z = 0;
+  const qgemm_status status = NudgeRange(rmin, rmax, quant_min, 255, &s, &z);
+  if (status != QGEMM_OK) return status;
+  *scale = s;
+  *zero_point = static_cast<uint8_t>(z);
+  return QGEMM_OK;
+}
+
+}  // namespace
 }  // namespace qgemm
 
 extern "C" {
@@ -362,17 +380,13 @@ qgemm_status qgemm_quantize_multiplier(double real_multiplier,
 
 qgemm_status qgemm_choose_quant_params(float rmin, float rmax, float* scale,
                                        uint8_t* zero_point) {
-  if (scale == nullptr || zero_point == nullptr) {
-    return qgemm::SetLastError(QGEMM_INVALID_ARGUMENT,
-                               "scale or zero_point is NULL");
-  }
-  float s = 0.0f;
-  int32_t z = 0;
-  const qgemm_status status = qgemm::NudgeRange(rmin, rmax, 0, 255, &s, &z);
-  if (status != QGEMM_OK) return status;
-  *scale = s;
-  *zero_point = static_cast<uint8_t>(z);
-  return QGEMM_OK;
+  return qgemm::ChooseQuantParams(rmin, rmax, 0, scale, zero_point);
+}
+
+qgemm_status qgemm_choose_quant_params_narrow(float rmin, float rmax,
+                                              float* scale,
+                                              uint8_t* zero_point) {
+  return qgemm::ChooseQuantParams(rmin, rmax, 1, scale, zero_point);
 }
 
 }  // extern "C"

@@ -656,6 +656,12 @@ TEST(NarrowRange, DefaultOptionsAreTheOldFormsAndNarrowKeepsZeroExact) {
       ASSERT_EQ(f1.rule, qgemm::NudgeRule::kExtendToZero);
     }
     const qgemm::QuantParams n = qgemm::choose_quant_params(a, b, {true});
+    float c_scale = 0.0f;
+    uint8_t c_zero_point = 0;
+    ASSERT_EQ(qgemm_choose_quant_params_narrow(a, b, &c_scale, &c_zero_point),
+              QGEMM_OK);
+    ASSERT_EQ(Bits(c_scale), Bits(n.scale));
+    ASSERT_EQ(c_zero_point, n.zero_point);
     ASSERT_EQ(n.quant_min, 1);
     ASSERT_GE(n.zero_point, 1);
     ASSERT_EQ(qgemm::quantize_value(0.0f, n), n.zero_point);
@@ -920,8 +926,26 @@ TEST(RangeOptions, RejectBadParameters) {
                  qgemm::Error)
         << bits;
   }
-  EXPECT_THROW(qgemm::choose_quant_params(1, -1, {true}), qgemm::Error);
-  EXPECT_THROW(qgemm::choose_quant_params(kNaN, 1, {true}), qgemm::Error);
+  for (const auto& r : {Range{1, -1}, Range{kNaN, 1}, Range{-kInf, 0},
+                        Range{-FLT_TRUE_MIN, 0}}) {
+    EXPECT_THROW(qgemm::choose_quant_params(r.lo, r.hi, {true}), qgemm::Error);
+    float s = 0.5f;
+    uint8_t z = 7;
+    EXPECT_EQ(qgemm_choose_quant_params_narrow(r.lo, r.hi, &s, &z),
+              QGEMM_INVALID_ARGUMENT);
+    EXPECT_STRNE(qgemm_last_error(), "");
+    EXPECT_EQ(s, 0.5f);  // untouched
+    EXPECT_EQ(z, 7);
+  }
+  float s = 0.0f;
+  uint8_t z = 0;
+  EXPECT_EQ(qgemm_choose_quant_params_narrow(-1, 1, nullptr, &z),
+            QGEMM_INVALID_ARGUMENT);
+  EXPECT_EQ(qgemm_choose_quant_params_narrow(-1, 1, &s, nullptr),
+            QGEMM_INVALID_ARGUMENT);
+  ASSERT_EQ(qgemm_choose_quant_params_narrow(-1, 1, &s, &z), QGEMM_OK);
+  EXPECT_STREQ(qgemm_last_error(), "");
+  EXPECT_EQ(z, 128);
   float v = 1.0f;
   qgemm::FakeQuantParams p;
   p.quant_min = 2;  // only 0 and 1 are levels' lower ends
