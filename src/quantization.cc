@@ -68,7 +68,7 @@ qgemm_status NudgeRange(float rmin, float rmax, int32_t quant_min,
 }
 
 // TensorFlow's Nudge() (tensorflow/core/kernels/fake_quant_ops_functor.h,
-// TF >= 2.6), float operations in its order:
+// TF since 2021), float operations in its order:
 //   S = (rmax - rmin) / (qmax_f - qmin_f)
 //   zero_point_from_min = qmin_f - rmin / S
 //   Z = qmin if zero_point_from_min < qmin_f, qmax if > qmax_f,

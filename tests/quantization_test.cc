@@ -677,7 +677,7 @@ TEST(NarrowRange, DefaultOptionsAreTheOldFormsAndNarrowKeepsZeroExact) {
 // ------------------------------------
 
 // TensorFlow's CPU kernel (tensorflow/core/kernels/fake_quant_ops_functor.h,
-// TF >= 2.6: Nudge() and FakeQuantWithMinMaxVarsFunctor), written out here
+// TF since 2021: Nudge() and FakeQuantWithMinMaxVarsFunctor), written out here
 // in its float operations and order, independently of the library. This
 // file is built with -ffp-contract=off, as TensorFlow's Eigen expressions
 // have no fused multiply-add.

@@ -87,7 +87,8 @@ enum class NudgeRule {
   // Z = quant_min + round(-lo (quant_max - quant_min) / (hi - lo)) (double,
   // half away from zero). What choose_quant_params has always done.
   kExtendToZero,
-  // TensorFlow's FakeQuantWithMinMaxVars Nudge() (CPU kernel, TF >= 2.6), in
+  // TensorFlow's FakeQuantWithMinMaxVars Nudge() (CPU kernel, TF since 2021),
+  // in
   // float and in its order: S = (rmax - rmin) / (quant_max - quant_min),
   // Z = clamp(round(quant_min - rmin / S)); a range that excludes 0 is
   // SHIFTED until one end is 0 (its width kept), not extended. Needs
@@ -164,7 +165,7 @@ inline int32_t quantize_level(float x, float scale, int32_t zero_point,
 }
 
 // TensorFlow's FakeQuantWithMinMaxVars element formula (CPU kernel,
-// TF >= 2.6), the same IEEE float operations in the same order:
+// TF since 2021), the same IEEE float operations in the same order:
 //   c = min(max(x, a), b); y = floor((c - a) / S - qz + 0.5f) * S
 // with [a, b] the nudged range and qz = Z - quant_min (TensorFlow computes
 // qz as floor(-a * inv_S + 0.5f), which is exactly Z - quant_min whenever
