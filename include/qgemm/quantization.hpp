@@ -87,12 +87,13 @@ enum class NudgeRule {
   // Z = quant_min + round(-lo (quant_max - quant_min) / (hi - lo)) (double,
   // half away from zero). What choose_quant_params has always done.
   kExtendToZero,
-  // TensorFlow's FakeQuantWithMinMaxVars Nudge() (CPU kernel, TF since 2021),
-  // in
-  // float and in its order: S = (rmax - rmin) / (quant_max - quant_min),
-  // Z = clamp(round(quant_min - rmin / S)); a range that excludes 0 is
-  // SHIFTED until one end is 0 (its width kept), not extended. Needs
-  // rmin < rmax and a normal S (TensorFlow gives 0 or NaN otherwise).
+  // TensorFlow's FakeQuantWithMinMaxVars Nudge() (CPU kernel, TensorFlow
+  // since 2021), in float and in its order:
+  //   S = (rmax - rmin) / (quant_max - quant_min),
+  //   Z = clamp(round(quant_min - rmin / S), quant_min, quant_max);
+  // a range that excludes 0 is SHIFTED until one end is 0 (its width kept),
+  // not extended. Needs rmin < rmax and a normal S (TensorFlow gives 0 or
+  // NaN otherwise).
   kTensorFlow,
 };
 
@@ -166,7 +167,7 @@ inline int32_t quantize_level(float x, float scale, int32_t zero_point,
 
 // TensorFlow's FakeQuantWithMinMaxVars element formula (CPU kernel,
 // TF since 2021), the same IEEE float operations in the same order:
-//   c = min(max(x, a), b); y = floor((c - a) / S - qz + 0.5f) * S
+//   c = max(min(x, b), a); y = floor((c - a) / S - qz + 0.5f) * S
 // with [a, b] the nudged range and qz = Z - quant_min (TensorFlow computes
 // qz as floor(-a * inv_S + 0.5f), which is exactly Z - quant_min whenever
 // S is normal: the product is within 2.4e-7 relative of an integer
@@ -195,8 +196,8 @@ inline float dequantize_value(uint8_t q, QuantParams p) noexcept {
 }
 
 // q[i] = quantize_value(x[i], p) for i < n (codes in [p.quant_min, 255]).
-// Throws Error if p.scale is not
-// finite and > 0, or a pointer is NULL while n > 0.
+// Throws Error if p.scale is not finite and > 0, or a pointer is NULL while
+// n > 0.
 void quantize(const float* x, size_t n, QuantParams p, uint8_t* q);
 // x[i] = dequantize_value(q[i], p) for i < n. Same checks.
 void dequantize(const uint8_t* q, size_t n, QuantParams p, float* x);
