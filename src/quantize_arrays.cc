@@ -67,11 +67,12 @@ FloatBatch Divide(FloatBatch a, FloatBatch b) {
 // clamp on is an integer below 2^24 in magnitude, so float holds it exactly
 // and the result equals the scalar int32 arithmetic.
 struct LevelParams {
-  FloatBatch scale, limit, zero_point, quant_max;
-  LevelParams(float s, int32_t z, int32_t qmax)
+  FloatBatch scale, limit, zero_point, quant_min, quant_max;
+  LevelParams(float s, int32_t z, int32_t qmin, int32_t qmax)
       : scale(s),
         limit(static_cast<float>(qmax) + 1.0f),
         zero_point(static_cast<float>(z)),
+        quant_min(static_cast<float>(qmin)),
         quant_max(static_cast<float>(qmax)) {}
 };
 
@@ -86,7 +87,8 @@ FloatBatch QuantizeLevel(FloatBatch x, const LevelParams& p) {
   const FloatBatch rounded = truncated +
                              xsimd::select(fraction >= half, one, zero) -
                              xsimd::select(fraction <= -half, one, zero);
-  return xsimd::min(xsimd::max(rounded + p.zero_point, zero), p.quant_max);
+  return xsimd::min(xsimd::max(rounded + p.zero_point, p.quant_min),
+                    p.quant_max);
 }
 
 #endif  // QGEMM_QUANTIZE_SIMD
@@ -98,7 +100,7 @@ void quantize(const float* x, size_t n, QuantParams p, uint8_t* q) {
   CheckPointers(x, q, n);
   size_t i = 0;
 #if QGEMM_QUANTIZE_SIMD
-  const LevelParams lp(p.scale, p.zero_point, 255);
+  const LevelParams lp(p.scale, p.zero_point, p.quant_min, 255);
   for (; i + kLanes <= n; i += kLanes) {
     const IntBatch level = xsimd::batch_cast<int32_t>(
         QuantizeLevel(FloatBatch::load_unaligned(x + i), lp));
@@ -133,18 +135,37 @@ void dequantize(const uint8_t* q, size_t n, QuantParams p, float* x) {
 void fake_quantize(const float* x, size_t n, const FakeQuantParams& p,
                    float* y) {
   CheckScale(p.scale);
-  if (p.quant_max < 1 || p.quant_max > 65535 || p.zero_point < 0 ||
+  if (p.quant_min < 0 || p.quant_min > 1 || p.quant_max <= p.quant_min ||
+      p.quant_max > 65535 || p.zero_point < p.quant_min ||
       p.zero_point > p.quant_max) {
     throw Error(QGEMM_INVALID_ARGUMENT,
-                "fake quantization needs quant_max in [1, 65535] and "
-                "zero_point in [0, quant_max], not " +
+                "fake quantization needs quant_min in [0, 1], quant_max in "
+                "[quant_min + 1, 65535] and zero_point in [quant_min, "
+                "quant_max], not " +
+                    std::to_string(p.quant_min) + ", " +
                     std::to_string(p.quant_max) + " and " +
                     std::to_string(p.zero_point));
   }
+  if (p.rule != NudgeRule::kExtendToZero && p.rule != NudgeRule::kTensorFlow) {
+    throw Error(
+        QGEMM_INVALID_ARGUMENT,
+        "unknown NudgeRule " + std::to_string(static_cast<int>(p.rule)));
+  }
   CheckPointers(x, y, n);
   size_t i = 0;
+  if (p.rule == NudgeRule::kTensorFlow) {
+    // TensorFlow's formula: a plain loop (std::floor has no IEEE lane form
+    // on the SSE2 baseline); the compiler may vectorize it where it can.
+    const float nudged_min = p.nudged_min(), nudged_max = p.nudged_max();
+    const auto quant_zero = static_cast<float>(p.zero_point - p.quant_min);
+    for (; i < n; ++i) {
+      y[i] = detail::tf_fake_quantize(x[i], p.scale, nudged_min, nudged_max,
+                                      quant_zero);
+    }
+    return;
+  }
 #if QGEMM_QUANTIZE_SIMD
-  const LevelParams lp(p.scale, p.zero_point, p.quant_max);
+  const LevelParams lp(p.scale, p.zero_point, p.quant_min, p.quant_max);
   for (; i + kLanes <= n; i += kLanes) {
     const FloatBatch level =
         QuantizeLevel(FloatBatch::load_unaligned(x + i), lp);

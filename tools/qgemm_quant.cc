@@ -3,7 +3,7 @@
 //   qgemm-quant --scales Sa Sb Sc     M = Sa*Sb/Sc as the output stage's
 //                                     (M0, shift) and what it really is
 //   qgemm-quant --multiplier M        the same from M itself
-//   qgemm-quant --range rmin rmax [--bits N]
+//   qgemm-quant --range rmin rmax [--bits N] [--narrow] [--tensorflow]
 //                                     scale S and zero point Z for a range
 //   add --json for one JSON object on stdout.
 //
@@ -29,7 +29,8 @@ void PrintUsage(std::FILE* out) {
       out,
       "usage: qgemm-quant --scales Sa Sb Sc [--json]\n"
       "       qgemm-quant --multiplier M [--json]\n"
-      "       qgemm-quant --range rmin rmax [--bits N] [--json]\n"
+      "       qgemm-quant --range rmin rmax [--bits N] [--narrow] "
+      "[--tensorflow] [--json]\n"
       "\n"
       "  --scales Sa Sb Sc  real multiplier M = Sa * Sb / Sc of a GEMM with\n"
       "                     input scales Sa, Sb and output scale Sc, as the\n"
@@ -42,6 +43,11 @@ void PrintUsage(std::FILE* out) {
       "                     Z nudged to an integer so that 0 is exact\n"
       "  --bits N           levels 2^N for --range, N in [2, 16] (default 8;\n"
       "                     other than 8: fake quantization for training)\n"
+      "  --narrow           codes [1, 2^N - 1] for --range (the paper's\n"
+      "                     weight range, TensorFlow's narrow_range)\n"
+      "  --tensorflow       TensorFlow's FakeQuantWithMinMaxVars nudging for\n"
+      "                     --range (a range excluding 0 is shifted, not\n"
+      "                     extended; float arithmetic in TensorFlow's order)\n"
       "  --json             print one JSON object\n"
       "\n"
       "exit status: 0 ok, 1 values not quantizable, 2 bad usage\n");
@@ -108,13 +114,17 @@ int Multiplier(const std::vector<double>& scales, double m, bool json) {
   return 0;
 }
 
-int Range(double rmin, double rmax, int bits, bool json) {
+int Range(double rmin, double rmax, int bits,
+          const qgemm::RangeOptions& options, bool json) {
   // The library takes floats, as tensors' ranges are.
   const auto fmin = static_cast<float>(rmin);
   const auto fmax = static_cast<float>(rmax);
+  const bool tensorflow = options.rule == qgemm::NudgeRule::kTensorFlow;
   qgemm::FakeQuantParams p;
   try {
-    if (bits == 8) {
+    if (options.narrow_range || tensorflow) {
+      p = qgemm::nudge_fake_quant_range(fmin, fmax, bits, options);
+    } else if (bits == 8) {
       const qgemm::QuantParams q = qgemm::choose_quant_params(fmin, fmax);
       p.scale = q.scale;
       p.zero_point = q.zero_point;
@@ -131,21 +141,32 @@ int Range(double rmin, double rmax, int bits, bool json) {
     std::printf(
         "{\"rmin\": %.9g, \"rmax\": %.9g, \"bits\": %d, \"scale\": %.9g, "
         "\"zero_point\": %d, \"quant_max\": %d, \"nudged_min\": %.9g, "
-        "\"nudged_max\": %.9g}\n",
+        "\"nudged_max\": %.9g, \"quant_min\": %d, \"rule\": \"%s\"}\n",
         static_cast<double>(fmin), static_cast<double>(fmax), bits, scale,
-        p.zero_point, p.quant_max, lo, hi);
+        p.zero_point, p.quant_max, lo, hi, p.quant_min,
+        tensorflow ? "tensorflow" : "extend_to_zero");
     return 0;
   }
   std::printf("range              [%.9g, %.9g]\n", static_cast<double>(fmin),
               static_cast<double>(fmax));
-  std::printf("levels             %d (codes 0..%d)\n", p.quant_max + 1,
-              p.quant_max);
+  std::printf("levels             %d (codes %d..%d)\n",
+              p.quant_max - p.quant_min + 1, p.quant_min, p.quant_max);
+  std::printf("rule               %s\n",
+              tensorflow ? "TensorFlow FakeQuantWithMinMaxVars (shifted)"
+                         : "extended to hold 0 (the paper's)");
   std::printf("S                  %.9g (%a)\n", scale, scale);
   std::printf("Z                  %d\n", p.zero_point);
-  std::printf("nudged range       [%.9g, %.9g] = S * ([0, %d] - Z)\n", lo, hi,
-              p.quant_max);
-  std::printf("real = S * (q - Z); q = clamp(round(real / S) + Z, 0, %d)\n",
-              p.quant_max);
+  std::printf("nudged range       [%.9g, %.9g] = S * ([%d, %d] - Z)\n", lo, hi,
+              p.quant_min, p.quant_max);
+  if (tensorflow) {
+    std::printf(
+        "fake quantization: y = floor((clamp(x, a, b) - a) / S - %d + 0.5) * "
+        "S\n",
+        p.zero_point - p.quant_min);
+  } else {
+    std::printf("real = S * (q - Z); q = clamp(round(real / S) + Z, %d, %d)\n",
+                p.quant_min, p.quant_max);
+  }
   return 0;
 }
 
@@ -156,7 +177,8 @@ int main(int argc, char** argv) {
   std::vector<double> values;
   bool json = false;
   int bits = 8;
-  bool bits_given = false;
+  bool range_option_given = false;
+  qgemm::RangeOptions options;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     size_t want = 0;
@@ -167,6 +189,14 @@ int main(int argc, char** argv) {
     } else if (arg == "--json") {
       json = true;
       continue;
+    } else if (arg == "--narrow") {
+      options.narrow_range = true;
+      range_option_given = true;  // a --range option too
+      continue;
+    } else if (arg == "--tensorflow") {
+      options.rule = qgemm::NudgeRule::kTensorFlow;
+      range_option_given = true;
+      continue;
     } else if (arg == "--bits") {
       double b = 0.0;
       if (i + 1 >= argc || !ParseDouble(argv[i + 1], &b) ||
@@ -175,7 +205,7 @@ int main(int argc, char** argv) {
       }
       if (b < 2.0 || b > 16.0) return UsageError("--bits must be in [2, 16]");
       bits = static_cast<int>(b);
-      bits_given = true;
+      range_option_given = true;
       ++i;
       continue;
     } else if (arg == "--scales") {
@@ -206,8 +236,8 @@ int main(int argc, char** argv) {
       ++i;
     }
   }
-  if (bits_given && mode != Mode::kRange) {
-    return UsageError("--bits goes with --range");
+  if (range_option_given && mode != Mode::kRange) {
+    return UsageError("--bits, --narrow and --tensorflow go with --range");
   }
   switch (mode) {
     case Mode::kScales: {
@@ -222,7 +252,7 @@ int main(int argc, char** argv) {
     case Mode::kMultiplier:
       return Multiplier({}, values[0], json);
     case Mode::kRange:
-      return Range(values[0], values[1], bits, json);
+      return Range(values[0], values[1], bits, options, json);
     case Mode::kNone:
       break;
   }

@@ -207,6 +207,16 @@ qgemm_status qgemm_quantize_multiplier(double real_multiplier,
 qgemm_status qgemm_choose_quant_params(float rmin, float rmax, float* scale,
                                        uint8_t* zero_point);
 
+/* The same with the narrow range (the paper's weight tweak, TensorFlow's
+ * narrow_range): codes [1, 255] instead of [0, 255], so
+ * scale = (max - min) / 254 and zero_point = 1 + round(-min / scale) for
+ * [rmin, rmax] extended to hold 0; rmin == rmax == 0 gives scale 1, zero
+ * point 1. The caller quantizes to codes clamped to [1, 255]. Errors as
+ * qgemm_choose_quant_params. */
+qgemm_status qgemm_choose_quant_params_narrow(float rmin, float rmax,
+                                              float* scale,
+                                              uint8_t* zero_point);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -7,6 +7,17 @@
 //   quantize_dynamic      a float matrix -> its (S, Z) and uint8 codes, in
 //                         one call (activations in front of qgemm_u8u8_f32)
 //   nudge_fake_quant_range / fake_quantize   "fake quantization" for training
+//   MinMaxObserver / MovingAverageObserver   learned ranges (the paper's
+//                         section 3.1): weights' running min/max, and an
+//                         exponential moving average of activations' ranges
+//
+// Range options (RangeOptions, default off / the paper's rule, so the
+// two- and three-argument forms keep their meaning): narrow_range (levels
+// [1, 2^bits - 1], the paper's weight tweak, TensorFlow's narrow_range) and
+// the nudging rule: NudgeRule::kExtendToZero (the paper / gemmlowp / TFLite
+// rule, the default) or NudgeRule::kTensorFlow (TensorFlow's
+// FakeQuantWithMinMaxVars, bit for bit). docs/design.md "Learned
+// quantization ranges" writes both down and says how they differ.
 //
 // Errors: every function that can fail throws qgemm::Error with
 // QGEMM_INVALID_ARGUMENT and a message (the same rule as <qgemm/qgemm.hpp>);
@@ -66,16 +77,45 @@ inline QuantizedMultiplier quantize_multiplier(double real_multiplier) {
   return out;
 }
 
+// ---- Range options ----------------------------------------------------------
+
+// How a range [rmin, rmax] becomes a scale S and an integer zero point Z on
+// the levels [quant_min, quant_max].
+enum class NudgeRule {
+  // The paper's rule (gemmlowp, TFLite): [rmin, rmax] is EXTENDED to hold 0,
+  // S = (hi - lo) / (quant_max - quant_min) in double rounded once to float,
+  // Z = quant_min + round(-lo (quant_max - quant_min) / (hi - lo)) (double,
+  // half away from zero). What choose_quant_params has always done.
+  kExtendToZero,
+  // TensorFlow's FakeQuantWithMinMaxVars Nudge() (CPU kernel, TensorFlow
+  // since 2021), in float and in its order:
+  //   S = (rmax - rmin) / (quant_max - quant_min),
+  //   Z = clamp(round(quant_min - rmin / S), quant_min, quant_max);
+  // a range that excludes 0 is SHIFTED until one end is 0 (its width kept),
+  // not extended. Needs rmin < rmax and a normal S (TensorFlow gives 0 or
+  // NaN otherwise).
+  kTensorFlow,
+};
+
+struct RangeOptions {
+  // Levels [1, 2^bits - 1] instead of [0, 2^bits - 1]: the paper's weight
+  // tweak (int8 weights never -128), TensorFlow's narrow_range.
+  bool narrow_range = false;
+  NudgeRule rule = NudgeRule::kExtendToZero;
+};
+
 // ---- Scale and zero point ------------------------------------------------
 
 struct QuantParams {
   float scale = 1.0f;      // S > 0
   uint8_t zero_point = 0;  // Z: the code of real 0
+  uint8_t quant_min = 0;   // the lowest code: 0, or 1 with narrow range
 
-  // The range [S (0 - Z), S (255 - Z)] that uint8 codes represent, computed
-  // exactly as dequantize computes codes 0 and 255.
+  // The range [S (quant_min - Z), S (255 - Z)] that the codes represent,
+  // computed exactly as dequantize computes codes quant_min and 255.
   float nudged_min() const noexcept {
-    return scale * static_cast<float>(0 - static_cast<int32_t>(zero_point));
+    return scale * static_cast<float>(static_cast<int32_t>(quant_min) -
+                                      static_cast<int32_t>(zero_point));
   }
   float nudged_max() const noexcept {
     return scale * static_cast<float>(255 - static_cast<int32_t>(zero_point));
@@ -96,12 +136,21 @@ inline QuantParams choose_quant_params(float rmin, float rmax) {
   return out;
 }
 
+// The same with options: options.narrow_range gives levels [1, 255]
+// (quant_min = 1; with kExtendToZero, S = (hi - lo) / 254 and Z = 1 +
+// round(-lo / S)); options.rule = NudgeRule::kTensorFlow gives the (S, Z)
+// of TensorFlow's nudging (8 bits). Default options: exactly the
+// two-argument form. Throws Error as it, and for what kTensorFlow rejects.
+QuantParams choose_quant_params(float rmin, float rmax,
+                                const RangeOptions& options);
+
 namespace detail {
 
 // The integer level of x: clamp(round_half_away(x / scale) + zero_point,
-// 0, quant_max). The definition every quantizing helper follows.
+// quant_min, quant_max). The definition every quantizing helper follows
+// (except NudgeRule::kTensorFlow's fake quantization, below).
 inline int32_t quantize_level(float x, float scale, int32_t zero_point,
-                              int32_t quant_max) noexcept {
+                              int32_t quant_min, int32_t quant_max) noexcept {
   float y = x / scale;
   if (y != y) y = 0.0f;  // NaN -> the level of real 0
   // Outside +-(quant_max + 1) every value clamps the same way; inside it the
@@ -113,14 +162,32 @@ inline int32_t quantize_level(float x, float scale, int32_t zero_point,
   const int32_t rounded =
       truncated + (fraction >= 0.5f ? 1 : 0) - (fraction <= -0.5f ? 1 : 0);
   const int32_t q = rounded + zero_point;
-  return q < 0 ? 0 : (q > quant_max ? quant_max : q);
+  return q < quant_min ? quant_min : (q > quant_max ? quant_max : q);
+}
+
+// TensorFlow's FakeQuantWithMinMaxVars element formula (CPU kernel,
+// TF since 2021), the same IEEE float operations in the same order:
+//   c = max(min(x, b), a); y = floor((c - a) / S - qz + 0.5f) * S
+// with [a, b] the nudged range and qz = Z - quant_min (TensorFlow computes
+// qz as floor(-a * inv_S + 0.5f), which is exactly Z - quant_min whenever
+// S is normal: the product is within 2.4e-7 relative of an integer
+// <= 65535). The clamp is Eigen's cwiseMin / cwiseMax, i.e. std::min /
+// std::max: NaN passes through it (and so comes out NaN) and a signed zero
+// equal to a bound keeps its sign.
+inline float tf_fake_quantize(float x, float scale, float nudged_min,
+                              float nudged_max, float quant_zero) noexcept {
+  float clamped = nudged_max < x ? nudged_max : x;
+  clamped = clamped < nudged_min ? nudged_min : clamped;
+  const float shifted = clamped - nudged_min;
+  const float level = std::floor(shifted / scale - quant_zero + 0.5f);
+  return level * scale;
 }
 
 }  // namespace detail
 
 inline uint8_t quantize_value(float x, QuantParams p) noexcept {
   return static_cast<uint8_t>(
-      detail::quantize_level(x, p.scale, p.zero_point, 255));
+      detail::quantize_level(x, p.scale, p.zero_point, p.quant_min, 255));
 }
 
 inline float dequantize_value(uint8_t q, QuantParams p) noexcept {
@@ -128,8 +195,9 @@ inline float dequantize_value(uint8_t q, QuantParams p) noexcept {
                                       static_cast<int32_t>(p.zero_point));
 }
 
-// q[i] = quantize_value(x[i], p) for i < n. Throws Error if p.scale is not
-// finite and > 0, or a pointer is NULL while n > 0.
+// q[i] = quantize_value(x[i], p) for i < n (codes in [p.quant_min, 255]).
+// Throws Error if p.scale is not finite and > 0, or a pointer is NULL while
+// n > 0.
 void quantize(const float* x, size_t n, QuantParams p, uint8_t* q);
 // x[i] = dequantize_value(q[i], p) for i < n. Same checks.
 void dequantize(const uint8_t* q, size_t n, QuantParams p, float* x);
@@ -163,12 +231,18 @@ QuantizedMatrix quantize_dynamic(const float* x, size_t rows, size_t cols,
 
 struct FakeQuantParams {
   float scale = 1.0f;       // S
-  int32_t zero_point = 0;   // Z in [0, quant_max]
+  int32_t zero_point = 0;   // Z in [quant_min, quant_max]
   int32_t quant_max = 255;  // n - 1, n = 2^num_bits levels
+  int32_t quant_min = 0;    // 0, or 1 with narrow range
+  // Which element formula fake_quantize applies: kExtendToZero is the
+  // formula below (bit-identical to dequantize(quantize(x)) at 8 bits),
+  // kTensorFlow is TensorFlow's (detail::tf_fake_quantize).
+  NudgeRule rule = NudgeRule::kExtendToZero;
 
-  // a = S (0 - Z) and b = S (quant_max - Z): 0 is exactly representable.
+  // a = S (quant_min - Z) and b = S (quant_max - Z): 0 is exactly
+  // representable. (TensorFlow computes (quant_min - Z) * S: the same bits.)
   float nudged_min() const noexcept {
-    return scale * static_cast<float>(0 - zero_point);
+    return scale * static_cast<float>(quant_min - zero_point);
   }
   float nudged_max() const noexcept {
     return scale * static_cast<float>(quant_max - zero_point);
@@ -184,19 +258,105 @@ struct FakeQuantParams {
 FakeQuantParams nudge_fake_quant_range(float rmin, float rmax,
                                        int num_bits = 8);
 
+// The same with options (default options: exactly the form above).
+// options.narrow_range: levels [1, 2^num_bits - 1] (quant_min = 1).
+// options.rule = NudgeRule::kTensorFlow: TensorFlow's
+// FakeQuantWithMinMaxVars(num_bits, narrow_range) nudging, bit for bit (S,
+// Z and so a and b), and fake_quantize then applies TensorFlow's element
+// formula; rmin == rmax is rejected (TensorFlow outputs 0 for [0, 0] and
+// NaN otherwise), as is a range whose S is not a normal float.
+FakeQuantParams nudge_fake_quant_range(float rmin, float rmax, int num_bits,
+                                       const RangeOptions& options);
+
 inline float fake_quantize_value(float x, const FakeQuantParams& p) noexcept {
+  if (p.rule == NudgeRule::kTensorFlow) {
+    return detail::tf_fake_quantize(
+        x, p.scale, p.nudged_min(), p.nudged_max(),
+        static_cast<float>(p.zero_point - p.quant_min));
+  }
   return p.scale *
-         static_cast<float>(
-             detail::quantize_level(x, p.scale, p.zero_point, p.quant_max) -
-             p.zero_point);
+         static_cast<float>(detail::quantize_level(x, p.scale, p.zero_point,
+                                                   p.quant_min, p.quant_max) -
+                            p.zero_point);
 }
 
 // y[i] = fake_quantize_value(x[i], p) for i < n; y == x (in place) is
 // allowed. Throws Error if p is not one nudge_fake_quant_range could give
-// (scale finite > 0, quant_max in [1, 65535], zero_point in [0, quant_max])
-// or a pointer is NULL while n > 0.
+// (scale finite > 0, quant_min in [0, 1], quant_max in [quant_min + 1,
+// 65535], zero_point in [quant_min, quant_max], rule a NudgeRule) or a
+// pointer is NULL while n > 0.
 void fake_quantize(const float* x, size_t n, const FakeQuantParams& p,
                    float* y);
+
+// ---- Learned ranges (the paper's section 3.1) ------------------------------
+
+// Weights: the running min and max over every tensor observed (the paper
+// takes a weight tensor's own min/max). Parameters come from
+// choose_quant_params / nudge_fake_quant_range with the observer's range;
+// for weights, the paper's narrow range is RangeOptions{true}.
+class MinMaxObserver {
+ public:
+  // Widens the range to hold x[0..n). Throws Error, leaving the observer
+  // unchanged, if an element is NaN or infinite or x is NULL with n > 0;
+  // n == 0 observes nothing.
+  void observe(const float* x, size_t n);
+
+  bool has_range() const noexcept { return has_range_; }
+  float min() const noexcept { return min_; }  // 0 before any observation
+  float max() const noexcept { return max_; }
+  void reset() noexcept { *this = MinMaxObserver(); }
+
+  // Throw Error before any observation, else as the functions they call.
+  QuantParams quant_params(const RangeOptions& options = {}) const;
+  FakeQuantParams fake_quant_params(int num_bits = 8,
+                                    const RangeOptions& options = {}) const;
+
+ private:
+  bool has_range_ = false;
+  float min_ = 0.0f, max_ = 0.0f;
+};
+
+// Activations: an exponential moving average of each batch's min and max.
+// The first batch sets the range to its own min and max; each later batch
+// moves it as TensorFlow's assign_moving_average(zero_debias=False) does,
+// in float:
+//   min = min - (min - batch_min) * w,   max = max - (max - batch_max) * w
+// with w = (float)(1 - decay) computed in double (as TensorFlow turns a
+// Python decay into a float32 tensor), so decay near 1 (the paper's
+// "smoothing parameter close to 1", TensorFlow's default 0.999) moves the
+// range slowly; decay 0 follows the last batch (up to the rounding of
+// min - batch_min), decay 1 keeps the first. Where the two roundings would
+// put min above max (a range a few ulps wide), max is set to min.
+class MovingAverageObserver {
+ public:
+  // Throws Error unless decay is in [0, 1].
+  explicit MovingAverageObserver(double decay = 0.999);
+
+  // One batch. Throws Error, leaving the observer unchanged, if an element
+  // is NaN or infinite, x is NULL with n > 0, or the update would leave the
+  // float range (e.g. min - batch_min overflows); n == 0 observes nothing.
+  void observe(const float* x, size_t n);
+
+  double decay() const noexcept { return decay_; }
+  bool has_range() const noexcept { return has_range_; }
+  float min() const noexcept { return min_; }  // 0 before any observation
+  float max() const noexcept { return max_; }
+  void reset() noexcept {
+    has_range_ = false;
+    min_ = max_ = 0.0f;
+  }
+
+  // Throw Error before any observation, else as the functions they call.
+  QuantParams quant_params(const RangeOptions& options = {}) const;
+  FakeQuantParams fake_quant_params(int num_bits = 8,
+                                    const RangeOptions& options = {}) const;
+
+ private:
+  double decay_;
+  float weight_;  // (float)(1 - decay)
+  bool has_range_ = false;
+  float min_ = 0.0f, max_ = 0.0f;
+};
 
 }  // namespace qgemm
 
