@@ -783,9 +783,12 @@ qgemm_status RunGemmOn(qgemm_context* ctx, size_t m, const uint8_t* a,
   // tiles then read one contiguous stream instead of MR rows. Measured on
   // avx512vnni (Zen 5, single thread, packed B): in place 3136x64x576 +10%,
   // 64^3 +5%, 128^3 +3%, 256^3 +2% (8 panels), 384x768x768 even (24),
-  // 1024^3 -4.5% (32), 128x4096x4096 -5% (128).
+  // 1024^3 -4.5% (32), 128x4096x4096 -5% (128). GEMV (m <= 4) reads A in
+  // place whatever B's width: a packed panel of so few rows is mostly zero
+  // padding the kernel reads beside every B group (8 rows' quads for 1),
+  // and at K = 4096 it no longer fits L1.
   s.a_in_place = t.sum_a_rows != nullptr && k != 0 && k == b.k_padded &&
-                 b.num_panels <= kMaxInPlaceBPanels;
+                 (b.num_panels <= kMaxInPlaceBPanels || m <= kMaxDotRows);
   s.za = a_zero_point;
   s.kzz = static_cast<uint32_t>(k) * a_zero_point * b.zero_point;
   s.n_padded = n_padded;

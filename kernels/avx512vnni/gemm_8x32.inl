@@ -324,6 +324,25 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
 
 // ---- The micro-kernel -------------------------------------------------------
 
+// Tiles of at most this many rows take the few-rows accumulation below.
+constexpr int kFewRows = 2;
+
+// acc[i][v] += row_offset[i] + col_offset[16v..16v+15] (wrapping).
+template <int kRows, int kVecs>
+inline void AddTileOffsets(const TileArgs& t, __m512i (&acc)[kRows][kVecs]) {
+  static_assert(kRows >= 1 && kRows <= static_cast<int>(kMR), "tile rows");
+  static_assert(kVecs == 1 || kVecs == 2, "tile column vectors");
+#pragma GCC unroll 2
+  for (int v = 0; v < kVecs; ++v) {
+    const __m512i col = _mm512_loadu_si512(t.cols.col_offset + 16 * v);
+#pragma GCC unroll 8
+    for (int i = 0; i < kRows; ++i) {
+      const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
+      acc[i][v] = _mm512_add_epi32(acc[i][v], _mm512_add_epi32(row, col));
+    }
+  }
+}
+
 // kRows (1..8) rows of A against kVecs (1 or 2) 16-column vectors of B over
 // the whole depth, then the row and column offsets: acc holds the exact
 // int32 (wrapped) sums of the tile.
@@ -388,29 +407,113 @@ inline void AccumulateTileFrom(const TileArgs& t,
   QGEMM_VNNI_SAVE(5)
   QGEMM_VNNI_SAVE(6)
   QGEMM_VNNI_SAVE(7)
-  static_assert(kRows >= 1 && kRows <= static_cast<int>(kMR), "tile rows");
-  static_assert(kVecs == 1 || kVecs == 2, "tile column vectors");
-#pragma GCC unroll 2
-  for (int v = 0; v < kVecs; ++v) {
-    const __m512i col = _mm512_loadu_si512(t.cols.col_offset + 16 * v);
-#pragma GCC unroll 8
-    for (int i = 0; i < kRows; ++i) {
-      const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
-      acc[i][v] = _mm512_add_epi32(acc[i][v], _mm512_add_epi32(row, col));
-    }
-  }
+  AddTileOffsets<kRows, kVecs>(t, acc);
 }
+#undef QGEMM_VNNI_ROW
+#undef QGEMM_VNNI_SAVE
+
+// Few rows (GEMV, M <= 4: the tile of one A panel has m_eff <= 4): the
+// tile above gives each accumulator one VPDPBUSD per k-group, so at one row
+// its two chains wait on the instruction's latency and read B at a fraction
+// of the rate L2 delivers it (measured: 1x1024x1024 at 0.8x the plain read
+// of its bytes). Here kChains consecutive k-groups go to separate
+// accumulators (kChains x kRows x kVecs = 8 chains for 1 and 2 rows), folded
+// at the end: vpaddd wraps, so the sum mod 2^32 is the same in any order.
+// Accumulator x<c><i><v>: chain c, row i, column vector v (named, as above).
+#define QGEMM_FEW_ROW(c, i)                                      \
+  if constexpr (kChains > (c) && kRows > (i)) {                  \
+    int32_t quad;                                                \
+    std::memcpy(&quad,                                           \
+                kInPlace ? a + (i)*stride + kKR*(c)              \
+                         : a + kAGroupBytes * (c) + kKR * (i),   \
+                sizeof quad);                                    \
+    const __m512i av = _mm512_set1_epi32(quad);                  \
+    x##c##i##0 = _mm512_dpbusd_epi32(x##c##i##0, av, b##c##0);   \
+    if constexpr (kVecs > 1)                                     \
+      x##c##i##1 = _mm512_dpbusd_epi32(x##c##i##1, av, b##c##1); \
+  }
+#define QGEMM_FEW_GROUP(c)                                       \
+  if constexpr (kChains > (c)) {                                 \
+    b##c##0 = _mm512_loadu_si512(b + kBGroupBytes * (c));        \
+    if constexpr (kVecs > 1)                                     \
+      b##c##1 = _mm512_loadu_si512(b + kBGroupBytes * (c) + 64); \
+    QGEMM_FEW_ROW(c, 0)                                          \
+    QGEMM_FEW_ROW(c, 1)                                          \
+    QGEMM_FEW_ROW(c, 2)                                          \
+    QGEMM_FEW_ROW(c, 3)                                          \
+  }
+#define QGEMM_FEW_FOLD(i, v)                                          \
+  if constexpr (kRows > (i) && kVecs > (v)) {                         \
+    __m512i sum = x0##i##v;                                           \
+    if constexpr (kChains > 1) sum = _mm512_add_epi32(sum, x1##i##v); \
+    if constexpr (kChains > 2) sum = _mm512_add_epi32(sum, x2##i##v); \
+    if constexpr (kChains > 3) sum = _mm512_add_epi32(sum, x3##i##v); \
+    acc[(i)][(v)] = sum;                                              \
+  }
+
+template <int kRows, int kVecs, bool kInPlace>
+inline void AccumulateFewRowsFrom(const TileArgs& t,
+                                  __m512i (&acc)[kRows][kVecs]) {
+  static_assert(kRows >= 1 && kRows <= 4, "few rows");
+  constexpr int kChains = kRows == 1 ? 4 : 2;
+  const auto* a = static_cast<const uint8_t*>(t.a_panel);
+  const size_t stride = t.a_stride;
+  const auto* b = static_cast<const uint8_t*>(t.b_panel);
+  const size_t a_step = kInPlace ? kKR : kAGroupBytes;
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i x000 = zero, x001 = zero, x010 = zero, x011 = zero;
+  __m512i x020 = zero, x021 = zero, x030 = zero, x031 = zero;
+  __m512i x100 = zero, x101 = zero, x110 = zero, x111 = zero;
+  __m512i x120 = zero, x121 = zero, x130 = zero, x131 = zero;
+  __m512i x200 = zero, x201 = zero, x210 = zero, x211 = zero;
+  __m512i x220 = zero, x221 = zero, x230 = zero, x231 = zero;
+  __m512i x300 = zero, x301 = zero, x310 = zero, x311 = zero;
+  __m512i x320 = zero, x321 = zero, x330 = zero, x331 = zero;
+  __m512i b00 = zero, b01 = zero, b10 = zero, b11 = zero;
+  __m512i b20 = zero, b21 = zero, b30 = zero, b31 = zero;
+  const size_t groups = t.k_padded / kKR;
+  size_t g = 0;
+  for (; g + kChains <= groups; g += kChains) {
+    QGEMM_FEW_GROUP(0)
+    QGEMM_FEW_GROUP(1)
+    QGEMM_FEW_GROUP(2)
+    QGEMM_FEW_GROUP(3)
+    a += kChains * a_step;
+    b += kChains * kBGroupBytes;
+  }
+  for (; g < groups; ++g) {  // the last groups, on chain 0
+    QGEMM_FEW_GROUP(0)
+    a += a_step;
+    b += kBGroupBytes;
+  }
+  QGEMM_FEW_FOLD(0, 0)
+  QGEMM_FEW_FOLD(0, 1)
+  QGEMM_FEW_FOLD(1, 0)
+  QGEMM_FEW_FOLD(1, 1)
+  QGEMM_FEW_FOLD(2, 0)
+  QGEMM_FEW_FOLD(2, 1)
+  QGEMM_FEW_FOLD(3, 0)
+  QGEMM_FEW_FOLD(3, 1)
+  AddTileOffsets<kRows, kVecs>(t, acc);
+}
+#undef QGEMM_FEW_ROW
+#undef QGEMM_FEW_GROUP
+#undef QGEMM_FEW_FOLD
 
 template <int kRows, int kVecs>
 inline void AccumulateTile(const TileArgs& t, __m512i (&acc)[kRows][kVecs]) {
-  if (t.a_stride != 0) {
+  if constexpr (kRows <= kFewRows) {
+    if (t.a_stride != 0) {
+      AccumulateFewRowsFrom<kRows, kVecs, true>(t, acc);
+    } else {
+      AccumulateFewRowsFrom<kRows, kVecs, false>(t, acc);
+    }
+  } else if (t.a_stride != 0) {
     AccumulateTileFrom<kRows, kVecs, true>(t, acc);
   } else {
     AccumulateTileFrom<kRows, kVecs, false>(t, acc);
   }
 }
-#undef QGEMM_VNNI_ROW
-#undef QGEMM_VNNI_SAVE
 
 // Store masks for the n_eff columns of a tile: 16 lanes per vector.
 inline __mmask16 LaneMask(size_t n_eff, int v) {
