@@ -889,9 +889,9 @@ qgemm_status RunGemmUnpacked(qgemm_context* ctx, size_t m, size_t n, size_t k,
 
 namespace {
 
-// Column blocks of the dot-rows path: a block's m x 2048 int32 sums (32 KiB
-// at m = 4) stay in L1/L2 while B's rows stream past, 2 KiB of each row at
-// a time.
+// Column blocks of the dot-rows path: a block's (m + 1) x 2048 int32 sums
+// (40 KiB at m = 4) stay in L1/L2 while B's rows stream past, 2 KiB of each row
+// at a time.
 constexpr size_t kDotRowsBlock = 2048;
 
 struct DotRowsState {
@@ -973,7 +973,7 @@ qgemm_status RunDotRows(qgemm_context* ctx, size_t m, size_t n, size_t k,
   const size_t workers = static_cast<size_t>(std::max(ctx->num_threads, 1));
   s.block = std::min(std::max(nr, kDotRowsBlock / nr * nr),
                      DivCeil(DivCeil(n, workers), nr) * nr);
-  const size_t sum_bytes = m * s.block * sizeof(int32_t);
+  const size_t sum_bytes = (m + 1) * s.block * sizeof(int32_t);
   for (WorkerScratch& w : ctx->workers) {
     if (!w.a_panels.Reserve(sum_bytes)) return QGEMM_OUT_OF_MEMORY;
   }
