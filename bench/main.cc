@@ -22,7 +22,9 @@
 //
 // --shapes=engine (or QGEMM_BENCH_SHAPES=engine): the engine layers of
 // problem.h (BERT-base, MobileNetV2 1x1 convolutions, LLM decode) instead
-// of the default shapes.
+// of the default shapes; --shapes=gemv: GEMV at M = 1, 2, 4 (problem.h).
+// Every shape with M <= 4 also gets a read_loop row: a plain read of its
+// packed weights' bytes (read_loop_rows.cc).
 //
 // Unless given, --benchmark_min_time=0.05 keeps a full run short; add
 // --benchmark_repetitions=5 --benchmark_report_aggregates_only=true for
@@ -147,15 +149,16 @@ int Main(int argc, char** argv) {
   benchmark::AddCustomContext("qgemm_default_isa", qgemm_context_isa(nullptr));
   benchmark::AddCustomContext("qgemm_peers", peers.empty() ? "none" : peers);
 
-  if (shape_set != "default" && shape_set != "engine") {
+  if (shape_set != "default" && shape_set != "engine" && shape_set != "gemv") {
     std::fprintf(stderr,
-                 "qgemm_bench: --shapes=%s: only default and engine are "
-                 "known\n",
+                 "qgemm_bench: --shapes=%s: only default, engine and gemv "
+                 "are known\n",
                  shape_set.c_str());
     return 1;
   }
-  const std::vector<Shape>& shapes =
-      shape_set == "engine" ? EngineShapes() : BenchShapes();
+  const std::vector<Shape>& shapes = shape_set == "engine" ? EngineShapes()
+                                     : shape_set == "gemv" ? GemvShapes()
+                                                           : BenchShapes();
   std::string models;
   for (const Shape& s : shapes) {
     if (s.model[0] != '\0') models += s.Name() + "=" + s.model + ";";
@@ -166,6 +169,7 @@ int Main(int argc, char** argv) {
   for (const Shape& s : shapes) {
     for (Data d : {Data::kFull, Data::kNarrow}) {
       RegisterQgemm(s, d);
+      RegisterReadLoop(s, d);
 #if defined(QGEMM_BENCH_HAVE_GEMMLOWP)
       RegisterGemmlowp(s, d);
 #endif

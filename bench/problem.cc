@@ -25,6 +25,14 @@ const std::vector<Shape>& BenchShapes() {
   return shapes;
 }
 
+const std::vector<Shape>& GemvShapes() {
+  static const std::vector<Shape> shapes = {
+      {1, 1024, 1024}, {2, 1024, 1024}, {4, 1024, 1024},
+      {1, 4096, 4096}, {2, 4096, 4096}, {4, 4096, 4096},
+  };
+  return shapes;
+}
+
 const std::vector<Shape>& EngineShapes() {
   // M x N x K as the GEMM sees them: a 1x1 convolution over an H x W map is
   // M = H*W, N = output channels, K = input channels (MobileNetV2 at 224,

@@ -36,6 +36,10 @@ struct Shape {
 // convolutions as GEMM, BERT-base, an LLM projection.
 const std::vector<Shape>& BenchShapes();
 
+// --shapes=gemv: GEMV on packed weights at M = 1, 2, 4, in L2 (N = K =
+// 1024) and beyond it (N = K = 4096), beside the read loop of their bytes.
+const std::vector<Shape>& GemvShapes();
+
 // --shapes=engine: the layers an inference engine runs, each named: a
 // BERT-base encoder layer, MobileNetV2's 1x1 convolutions as GEMMs, LLM
 // decode projections (batch 1).
@@ -116,6 +120,8 @@ void RegisterXnnpack(const Shape& s, Data d);
 void RegisterOnednn(const Shape& s, Data d);
 void RegisterOpenblas(const Shape& s, Data d);
 void RegisterPeaks();
+// A plain read of the packed weights' bytes, for shapes with M <= 4.
+void RegisterReadLoop(const Shape& s, Data d);
 // Libraries that need process-wide thread settings (OpenMP, OpenBLAS).
 void ConfigureOnednnThreads(int n);
 void ConfigureOpenblasThreads(int n);

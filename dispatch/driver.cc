@@ -84,42 +84,67 @@ constexpr size_t kColumnArrays = 6;
 // fma's addend). Float output: scale[j] = a_scale * b_scale[j], the one
 // float multiply of the contract, done here so every ISA uses the same
 // floats. Columns j >= n get no bias and column 0's parameters, so that
-// padding lanes compute on valid ones.
+// padding lanes compute on valid ones. Only the arrays of the output kind
+// are written (kernel_table.h: a kernel reads no others).
+//
+// Every call runs this over all its columns, so it is one branch-free loop
+// per array (the compiler vectorizes each): GEMV reads only K bytes of B per
+// column, and a loop with the output kind's branches in it took 16% of a
+// 1x1024x1024 call (avx512vnni, perf).
 void ExpandColumnRange(const OutputSpec& out, size_t n, size_t n_padded,
                        size_t j_begin, size_t j_end, const int32_t* col_sums,
                        uint32_t za, uint32_t kzz, void* base) {
   const TileColumns c = ColumnArrays(base, n_padded);
   auto* col_offset = const_cast<int32_t*>(c.col_offset);
-  auto* multiplier = const_cast<int32_t*>(c.multiplier);
-  auto* left_shift = const_cast<int32_t*>(c.left_shift);
-  auto* right_shift = const_cast<int32_t*>(c.right_shift);
-  auto* scale = const_cast<float*>(c.scale);
-  auto* bias_f = const_cast<float*>(c.bias_f);
-  const bool requantize = out.kind == OutputKind::kUint8;
   const bool to_float = out.kind == OutputKind::kFloat;
-  for (size_t j = j_begin; j < j_end; ++j) {
-    const bool real = j < n;
-    const uint32_t bias = (real && out.bias && !to_float)
-                              ? static_cast<uint32_t>(out.bias[j])
-                              : 0;
-    const uint32_t col_term =
-        col_sums ? kzz - za * static_cast<uint32_t>(col_sums[j - j_begin]) : 0;
-    col_offset[j] = static_cast<int32_t>(bias + col_term);
-    if (requantize) {
-      const ColumnRequant r = RequantOfColumn(out, real ? j : 0);
-      multiplier[j] = r.multiplier;
-      left_shift[j] = r.left_shift;
-      right_shift[j] = r.right_shift;
-    } else {
-      multiplier[j] = left_shift[j] = right_shift[j] = 0;
+  // [j_begin, real_end): columns of B; [real_end, j_end): padding.
+  const size_t real_end = std::max(j_begin, std::min(j_end, n));
+  if (col_sums != nullptr) {
+    for (size_t j = j_begin; j < j_end; ++j) {
+      col_offset[j] = static_cast<int32_t>(
+          kzz - za * static_cast<uint32_t>(col_sums[j - j_begin]));
     }
-    if (to_float) {
-      const size_t q = (out.per_channel && real) ? j : 0;
-      scale[j] = out.a_scale * out.b_scale[q];
-      bias_f[j] = (real && out.bias_f) ? out.bias_f[j] : 0.0f;
+  } else {
+    std::fill(col_offset + j_begin, col_offset + j_end, 0);
+  }
+  if (out.bias != nullptr && !to_float) {
+    for (size_t j = j_begin; j < real_end; ++j) {
+      col_offset[j] =
+          static_cast<int32_t>(static_cast<uint32_t>(col_offset[j]) +
+                               static_cast<uint32_t>(out.bias[j]));
+    }
+  }
+  if (out.kind == OutputKind::kUint8) {
+    auto* multiplier = const_cast<int32_t*>(c.multiplier);
+    auto* left_shift = const_cast<int32_t*>(c.left_shift);
+    auto* right_shift = const_cast<int32_t*>(c.right_shift);
+    const ColumnRequant first = RequantOfColumn(out, 0);
+    size_t j = j_begin;
+    if (out.per_channel) {
+      for (; j < real_end; ++j) {
+        const int32_t shift = out.shift[j];
+        multiplier[j] = out.multiplier[j];
+        left_shift[j] = shift > 0 ? shift : 0;
+        right_shift[j] = shift < 0 ? -shift : 0;
+      }
+    }
+    std::fill(multiplier + j, multiplier + j_end, first.multiplier);
+    std::fill(left_shift + j, left_shift + j_end, first.left_shift);
+    std::fill(right_shift + j, right_shift + j_end, first.right_shift);
+  } else if (to_float) {
+    auto* scale = const_cast<float*>(c.scale);
+    auto* bias_f = const_cast<float*>(c.bias_f);
+    const float first = out.a_scale * out.b_scale[0];
+    size_t j = j_begin;
+    if (out.per_channel) {
+      for (; j < real_end; ++j) scale[j] = out.a_scale * out.b_scale[j];
+    }
+    std::fill(scale + j, scale + j_end, first);
+    if (out.bias_f != nullptr) {
+      std::copy(out.bias_f + j_begin, out.bias_f + real_end, bias_f + j_begin);
+      std::fill(bias_f + real_end, bias_f + j_end, 0.0f);
     } else {
-      scale[j] = 0.0f;
-      bias_f[j] = 0.0f;
+      std::fill(bias_f + j_begin, bias_f + j_end, 0.0f);
     }
   }
 }
@@ -783,9 +808,12 @@ qgemm_status RunGemmOn(qgemm_context* ctx, size_t m, const uint8_t* a,
   // tiles then read one contiguous stream instead of MR rows. Measured on
   // avx512vnni (Zen 5, single thread, packed B): in place 3136x64x576 +10%,
   // 64^3 +5%, 128^3 +3%, 256^3 +2% (8 panels), 384x768x768 even (24),
-  // 1024^3 -4.5% (32), 128x4096x4096 -5% (128).
+  // 1024^3 -4.5% (32), 128x4096x4096 -5% (128). GEMV (m <= 4) reads A in
+  // place whatever B's width: a packed panel of so few rows is mostly zero
+  // padding the kernel reads beside every B group (8 rows' quads for 1),
+  // and at K = 4096 it no longer fits L1.
   s.a_in_place = t.sum_a_rows != nullptr && k != 0 && k == b.k_padded &&
-                 b.num_panels <= kMaxInPlaceBPanels;
+                 (b.num_panels <= kMaxInPlaceBPanels || m <= kMaxDotRows);
   s.za = a_zero_point;
   s.kzz = static_cast<uint32_t>(k) * a_zero_point * b.zero_point;
   s.n_padded = n_padded;
@@ -861,9 +889,9 @@ qgemm_status RunGemmUnpacked(qgemm_context* ctx, size_t m, size_t n, size_t k,
 
 namespace {
 
-// Column blocks of the dot-rows path: a block's m x 2048 int32 sums (32 KiB
-// at m = 4) stay in L1/L2 while B's rows stream past, 2 KiB of each row at
-// a time.
+// Column blocks of the dot-rows path: a block's (m + 1) x 2048 int32 sums
+// (40 KiB at m = 4) stay in L1/L2 while B's rows stream past, 2 KiB of each row
+// at a time.
 constexpr size_t kDotRowsBlock = 2048;
 
 struct DotRowsState {
@@ -945,7 +973,7 @@ qgemm_status RunDotRows(qgemm_context* ctx, size_t m, size_t n, size_t k,
   const size_t workers = static_cast<size_t>(std::max(ctx->num_threads, 1));
   s.block = std::min(std::max(nr, kDotRowsBlock / nr * nr),
                      DivCeil(DivCeil(n, workers), nr) * nr);
-  const size_t sum_bytes = m * s.block * sizeof(int32_t);
+  const size_t sum_bytes = (m + 1) * s.block * sizeof(int32_t);
   for (WorkerScratch& w : ctx->workers) {
     if (!w.a_panels.Reserve(sum_bytes)) return QGEMM_OUT_OF_MEMORY;
   }

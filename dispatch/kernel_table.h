@@ -128,8 +128,9 @@ using GemmTileFn = void (*)(const TileArgs* args);
 // float micro-kernels write it (scale, bias_f). i < m <= kMaxDotRows. Let
 // n_round = n rounded up to KernelTable::dot_rows_nr: the cols arrays of
 // the output kind hold n_round entries (those past n may hold anything;
-// their lanes are computed and discarded), and scratch holds m * n_round
-// int32 the kernel may use as it likes (its sums). No byte of A or B
+// their lanes are computed and discarded), and scratch holds (m + 1) *
+// n_round int32 the kernel may use as it likes (its sums, and column sums
+// of B where the kernel needs them). No byte of A or B
 // outside the matrices is read, no byte of C outside them written.
 struct DotRowsArgs {
   size_t m, k, n;

@@ -168,7 +168,7 @@ TEST_P(DotRowsTest, MatchesReference) {
             }
             row_offset[i] = static_cast<int32_t>(0u - sum * zb);
           }
-          std::vector<int32_t> scratch(m * n_round, kJunk);
+          std::vector<int32_t> scratch((m + 1) * n_round, kJunk);
           const size_t elem = u8 ? 1 : 4;
           std::vector<uint8_t> c(m * ldc * elem, kSentinel);
 

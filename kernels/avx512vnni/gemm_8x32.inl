@@ -73,7 +73,6 @@
 #include <cstring>
 
 #include "dispatch/kernel_table.h"
-#include "kernels/avx2/pack.h"  // avx2::DotRowsKN (declaration only)
 
 namespace qgemm {
 namespace {
@@ -324,6 +323,25 @@ void PackB(uint32_t /*variant*/, size_t k, size_t n_eff, const uint8_t* b,
 
 // ---- The micro-kernel -------------------------------------------------------
 
+// Tiles of at most this many rows take the few-rows accumulation below.
+constexpr int kFewRows = 4;
+
+// acc[i][v] += row_offset[i] + col_offset[16v..16v+15] (wrapping).
+template <int kRows, int kVecs>
+inline void AddTileOffsets(const TileArgs& t, __m512i (&acc)[kRows][kVecs]) {
+  static_assert(kRows >= 1 && kRows <= static_cast<int>(kMR), "tile rows");
+  static_assert(kVecs == 1 || kVecs == 2, "tile column vectors");
+#pragma GCC unroll 2
+  for (int v = 0; v < kVecs; ++v) {
+    const __m512i col = _mm512_loadu_si512(t.cols.col_offset + 16 * v);
+#pragma GCC unroll 8
+    for (int i = 0; i < kRows; ++i) {
+      const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
+      acc[i][v] = _mm512_add_epi32(acc[i][v], _mm512_add_epi32(row, col));
+    }
+  }
+}
+
 // kRows (1..8) rows of A against kVecs (1 or 2) 16-column vectors of B over
 // the whole depth, then the row and column offsets: acc holds the exact
 // int32 (wrapped) sums of the tile.
@@ -388,29 +406,114 @@ inline void AccumulateTileFrom(const TileArgs& t,
   QGEMM_VNNI_SAVE(5)
   QGEMM_VNNI_SAVE(6)
   QGEMM_VNNI_SAVE(7)
-  static_assert(kRows >= 1 && kRows <= static_cast<int>(kMR), "tile rows");
-  static_assert(kVecs == 1 || kVecs == 2, "tile column vectors");
-#pragma GCC unroll 2
-  for (int v = 0; v < kVecs; ++v) {
-    const __m512i col = _mm512_loadu_si512(t.cols.col_offset + 16 * v);
-#pragma GCC unroll 8
-    for (int i = 0; i < kRows; ++i) {
-      const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
-      acc[i][v] = _mm512_add_epi32(acc[i][v], _mm512_add_epi32(row, col));
-    }
-  }
+  AddTileOffsets<kRows, kVecs>(t, acc);
 }
+#undef QGEMM_VNNI_ROW
+#undef QGEMM_VNNI_SAVE
+
+// Few rows (GEMV, M <= 4: the tile of one A panel has m_eff <= 4): the
+// tile above gives each accumulator one VPDPBUSD per k-group, so at one row
+// its two chains wait on the instruction's latency and read B at a fraction
+// of the rate L2 delivers it (measured: 1x1024x1024 at 0.8x the plain read
+// of its bytes). Here kChains consecutive k-groups go to separate
+// accumulators (4 chains at 1 row, 2 at 2-4 rows: 8 to 16 accumulators),
+// folded at the end: vpaddd wraps, so the sum mod 2^32 is the same in any
+// order. 2 chains at 4 rows measured +5% on 4x1024x1024 over the tile above.
+// Accumulator x<c><i><v>: chain c, row i, column vector v (named, as above).
+#define QGEMM_FEW_ROW(c, i)                                      \
+  if constexpr (kChains > (c) && kRows > (i)) {                  \
+    int32_t quad;                                                \
+    std::memcpy(&quad,                                           \
+                kInPlace ? a + (i)*stride + kKR*(c)              \
+                         : a + kAGroupBytes * (c) + kKR * (i),   \
+                sizeof quad);                                    \
+    const __m512i av = _mm512_set1_epi32(quad);                  \
+    x##c##i##0 = _mm512_dpbusd_epi32(x##c##i##0, av, b##c##0);   \
+    if constexpr (kVecs > 1)                                     \
+      x##c##i##1 = _mm512_dpbusd_epi32(x##c##i##1, av, b##c##1); \
+  }
+#define QGEMM_FEW_GROUP(c)                                       \
+  if constexpr (kChains > (c)) {                                 \
+    b##c##0 = _mm512_loadu_si512(b + kBGroupBytes * (c));        \
+    if constexpr (kVecs > 1)                                     \
+      b##c##1 = _mm512_loadu_si512(b + kBGroupBytes * (c) + 64); \
+    QGEMM_FEW_ROW(c, 0)                                          \
+    QGEMM_FEW_ROW(c, 1)                                          \
+    QGEMM_FEW_ROW(c, 2)                                          \
+    QGEMM_FEW_ROW(c, 3)                                          \
+  }
+#define QGEMM_FEW_FOLD(i, v)                                          \
+  if constexpr (kRows > (i) && kVecs > (v)) {                         \
+    __m512i sum = x0##i##v;                                           \
+    if constexpr (kChains > 1) sum = _mm512_add_epi32(sum, x1##i##v); \
+    if constexpr (kChains > 2) sum = _mm512_add_epi32(sum, x2##i##v); \
+    if constexpr (kChains > 3) sum = _mm512_add_epi32(sum, x3##i##v); \
+    acc[(i)][(v)] = sum;                                              \
+  }
+
+template <int kRows, int kVecs, bool kInPlace>
+inline void AccumulateFewRowsFrom(const TileArgs& t,
+                                  __m512i (&acc)[kRows][kVecs]) {
+  static_assert(kRows >= 1 && kRows <= 4, "few rows");
+  constexpr int kChains = kRows == 1 ? 4 : 2;
+  const auto* a = static_cast<const uint8_t*>(t.a_panel);
+  const size_t stride = t.a_stride;
+  const auto* b = static_cast<const uint8_t*>(t.b_panel);
+  const size_t a_step = kInPlace ? kKR : kAGroupBytes;
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i x000 = zero, x001 = zero, x010 = zero, x011 = zero;
+  __m512i x020 = zero, x021 = zero, x030 = zero, x031 = zero;
+  __m512i x100 = zero, x101 = zero, x110 = zero, x111 = zero;
+  __m512i x120 = zero, x121 = zero, x130 = zero, x131 = zero;
+  __m512i x200 = zero, x201 = zero, x210 = zero, x211 = zero;
+  __m512i x220 = zero, x221 = zero, x230 = zero, x231 = zero;
+  __m512i x300 = zero, x301 = zero, x310 = zero, x311 = zero;
+  __m512i x320 = zero, x321 = zero, x330 = zero, x331 = zero;
+  __m512i b00 = zero, b01 = zero, b10 = zero, b11 = zero;
+  __m512i b20 = zero, b21 = zero, b30 = zero, b31 = zero;
+  const size_t groups = t.k_padded / kKR;
+  size_t g = 0;
+  for (; g + kChains <= groups; g += kChains) {
+    QGEMM_FEW_GROUP(0)
+    QGEMM_FEW_GROUP(1)
+    QGEMM_FEW_GROUP(2)
+    QGEMM_FEW_GROUP(3)
+    a += kChains * a_step;
+    b += kChains * kBGroupBytes;
+  }
+  for (; g < groups; ++g) {  // the last groups, on chain 0
+    QGEMM_FEW_GROUP(0)
+    a += a_step;
+    b += kBGroupBytes;
+  }
+  QGEMM_FEW_FOLD(0, 0)
+  QGEMM_FEW_FOLD(0, 1)
+  QGEMM_FEW_FOLD(1, 0)
+  QGEMM_FEW_FOLD(1, 1)
+  QGEMM_FEW_FOLD(2, 0)
+  QGEMM_FEW_FOLD(2, 1)
+  QGEMM_FEW_FOLD(3, 0)
+  QGEMM_FEW_FOLD(3, 1)
+  AddTileOffsets<kRows, kVecs>(t, acc);
+}
+#undef QGEMM_FEW_ROW
+#undef QGEMM_FEW_GROUP
+#undef QGEMM_FEW_FOLD
 
 template <int kRows, int kVecs>
 inline void AccumulateTile(const TileArgs& t, __m512i (&acc)[kRows][kVecs]) {
-  if (t.a_stride != 0) {
+  if constexpr (kRows <= kFewRows) {
+    if (t.a_stride != 0) {
+      AccumulateFewRowsFrom<kRows, kVecs, true>(t, acc);
+    } else {
+      AccumulateFewRowsFrom<kRows, kVecs, false>(t, acc);
+    }
+  } else if (t.a_stride != 0) {
     AccumulateTileFrom<kRows, kVecs, true>(t, acc);
   } else {
     AccumulateTileFrom<kRows, kVecs, false>(t, acc);
   }
 }
-#undef QGEMM_VNNI_ROW
-#undef QGEMM_VNNI_SAVE
 
 // Store masks for the n_eff columns of a tile: 16 lanes per vector.
 inline __mmask16 LaneMask(size_t n_eff, int v) {
@@ -567,10 +670,10 @@ inline void StoreU8Rows(const TileArgs* t, const __m512i (&acc)[kRows][kVecs],
   }
 }
 
+// The output stages of a tile's exact int32 sums acc (offsets added).
 template <int kRows, int kVecs>
-void GemmU8Tile(const TileArgs* t) {
-  __m512i acc[kRows][kVecs];
-  AccumulateTile<kRows, kVecs>(*t, acc);
+inline void OutputU8Tile(const TileArgs* t,
+                         const __m512i (&acc)[kRows][kVecs]) {
   OutputParams16 params[kVecs];
   __m512i any_left_shift = _mm512_setzero_si512();
 #pragma GCC unroll 2
@@ -588,9 +691,8 @@ void GemmU8Tile(const TileArgs* t) {
 }
 
 template <int kRows, int kVecs>
-void GemmS32Tile(const TileArgs* t) {
-  __m512i acc[kRows][kVecs];
-  AccumulateTile<kRows, kVecs>(*t, acc);
+inline void OutputS32Tile(const TileArgs* t,
+                          const __m512i (&acc)[kRows][kVecs]) {
   auto* c = static_cast<int32_t*>(t->c);
 #pragma GCC unroll 8
   for (int i = 0; i < kRows; ++i) {
@@ -606,9 +708,8 @@ void GemmS32Tile(const TileArgs* t) {
 // rounds to nearest even (default MXCSR, as (float) in C), vfmadd rounds
 // once (as fmaf); the masked stores write only the n_eff columns.
 template <int kRows, int kVecs>
-void GemmF32Tile(const TileArgs* t) {
-  __m512i acc[kRows][kVecs];
-  AccumulateTile<kRows, kVecs>(*t, acc);
+inline void OutputF32Tile(const TileArgs* t,
+                          const __m512i (&acc)[kRows][kVecs]) {
   __m512 scale[kVecs], bias[kVecs];
   __mmask16 mask[kVecs];
 #pragma GCC unroll 2
@@ -628,6 +729,27 @@ void GemmF32Tile(const TileArgs* t) {
       _mm512_mask_storeu_ps(row + 16 * v, mask[v], y);
     }
   }
+}
+
+template <int kRows, int kVecs>
+void GemmU8Tile(const TileArgs* t) {
+  __m512i acc[kRows][kVecs];
+  AccumulateTile<kRows, kVecs>(*t, acc);
+  OutputU8Tile<kRows, kVecs>(t, acc);
+}
+
+template <int kRows, int kVecs>
+void GemmS32Tile(const TileArgs* t) {
+  __m512i acc[kRows][kVecs];
+  AccumulateTile<kRows, kVecs>(*t, acc);
+  OutputS32Tile<kRows, kVecs>(t, acc);
+}
+
+template <int kRows, int kVecs>
+void GemmF32Tile(const TileArgs* t) {
+  __m512i acc[kRows][kVecs];
+  AccumulateTile<kRows, kVecs>(*t, acc);
+  OutputF32Tile<kRows, kVecs>(t, acc);
 }
 
 // [m_eff - 1][n_eff > 16]: the kernel instantiated for exactly that edge.
@@ -669,6 +791,201 @@ void GemmF32(const TileArgs* t) {
   kGemmF32Edges[t->m_eff - 1][t->n_eff > 16](t);
 }
 
+// ---- Dot rows: few rows of A against an unpacked k x n B ------------------
+//
+// The DotRowsFn of kernel_table.h (m <= 4, B k x n row-major, read in
+// place). Two passes, like AVX2's (kernels/avx2/dot_rows_4x32.cc):
+//   1. Sums into the scratch, 8 depth rows at a time along the whole width
+//      (each row is read front to back, which the prefetchers follow):
+//      each 4 rows of 64 columns are interleaved into per-column quads
+//      (QuadsOf64) and VPDPBUSD adds them, as the unsigned operand, times
+//      a' = a XOR 0x80 = a - 128 (the signed operand, broadcast per row):
+//        S[i][j] = sum_k (a[i][k] - 128) * b[k][j],
+//      and times ones into the column sums T[j] = sum_k b[k][j] (row m of
+//      the scratch). |4 products| <= 4 * 128 * 255 < 2^31: exact.
+//   2. sum_k (a - za) b = S + (128 - za) T  (mod 2^32), then the tile output
+//      stage of 32 columns at a time (row and column offsets, C).
+// a - za itself does not fit int8 (it spans [-255, 255]), hence a - 128 and
+// the column sums. Depth rows past k are zero in B (never loaded), and the
+// last columns of a 64-column step are masked loads: no byte outside A or B
+// is read. Scratch layout: per 64-column step, 4 vectors in quad order
+// (vector v, 128-bit lane L holds columns 16L + 4v .. 16L + 4v + 3), put
+// back in column order by a 4 x 4 transpose of lanes in pass 2.
+constexpr uint32_t kDotRowsNR = 64;
+
+// Quads of 4 depth rows x0..x3 of 64 columns: q[v] as the layout above.
+inline void QuadsOf64(__m512i x0, __m512i x1, __m512i x2, __m512i x3,
+                      __m512i (&q)[4]) {
+  const __m512i t0 = _mm512_unpacklo_epi8(x0, x1);  // lane cols 0-7
+  const __m512i t1 = _mm512_unpackhi_epi8(x0, x1);  // lane cols 8-15
+  const __m512i t2 = _mm512_unpacklo_epi8(x2, x3);
+  const __m512i t3 = _mm512_unpackhi_epi8(x2, x3);
+  q[0] = _mm512_unpacklo_epi16(t0, t2);  // lane cols 0-3
+  q[1] = _mm512_unpackhi_epi16(t0, t2);  // 4-7
+  q[2] = _mm512_unpacklo_epi16(t1, t3);  // 8-11
+  q[3] = _mm512_unpackhi_epi16(t1, t3);  // 12-15
+}
+
+// a[kk .. kk + 8) of one row as two int8 quads of a - 128 (0 past k).
+inline void AQuads(const uint8_t* row, size_t kk, size_t k, __m512i* lo,
+                   __m512i* hi) {
+  uint8_t bytes[8] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
+  const size_t count = k - kk < 8 ? k - kk : 8;
+  std::memcpy(bytes, row + kk, count);
+  uint32_t q0, q1;
+  std::memcpy(&q0, bytes, 4);
+  std::memcpy(&q1, bytes + 4, 4);
+  *lo = _mm512_set1_epi32(static_cast<int32_t>(q0 ^ 0x80808080u));
+  *hi = _mm512_set1_epi32(static_cast<int32_t>(q1 ^ 0x80808080u));
+}
+
+template <int kRows>
+void DotRowsSums(const DotRowsArgs& d, int32_t* sums, size_t ldo) {
+  const size_t k = d.k, n = d.n;
+  const __m512i ones = _mm512_set1_epi8(1);
+  int32_t* col_sums = sums + static_cast<size_t>(kRows) * ldo;
+  for (int i = 0; i <= kRows; ++i) {
+    std::memset(sums + static_cast<size_t>(i) * ldo, 0, ldo * sizeof(int32_t));
+  }
+  for (size_t kk = 0; kk < k; kk += 8) {
+    __m512i a_lo[4], a_hi[4];
+    for (int i = 0; i < kRows; ++i) {
+      AQuads(d.a + static_cast<size_t>(i) * d.lda, kk, k, &a_lo[i], &a_hi[i]);
+    }
+    const size_t rows = k - kk < 8 ? k - kk : 8;
+    const uint8_t* r = d.b + kk * d.ldb;
+    // The same columns of the next 8 rows: 8 streams ldb apart are more
+    // than the hardware prefetchers keep up with (measured, medians of 3 x
+    // 3: 1x1024x1024 101 -> 116-137 GOP/s, 4x1024x1024 190 -> 256-274,
+    // 4x4096x4096 133 -> 138-173). An integer: past B's last row the
+    // address may not be formed as a pointer (a prefetch never faults).
+    const uintptr_t ahead = reinterpret_cast<uintptr_t>(r) + 8 * d.ldb;
+    for (size_t j = 0; j < n; j += 64) {
+      const size_t cols = n - j < 64 ? n - j : 64;
+      const __mmask64 mask =
+          cols == 64 ? ~__mmask64{0} : (__mmask64{1} << cols) - 1;
+      for (size_t q = 0; q < 8; ++q) {
+        // NOLINTNEXTLINE(performance-no-int-to-ptr)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + q * d.ldb + j),
+                     _MM_HINT_T0);
+      }
+      __m512i x[8];
+      for (size_t q = 0; q < 8; ++q) {
+        x[q] = q < rows ? _mm512_maskz_loadu_epi8(mask, r + q * d.ldb + j)
+                        : _mm512_setzero_si512();
+      }
+      __m512i lo[4], hi[4];
+      QuadsOf64(x[0], x[1], x[2], x[3], lo);
+      QuadsOf64(x[4], x[5], x[6], x[7], hi);
+      for (int v = 0; v < 4; ++v) {
+        int32_t* t = col_sums + j + 16 * v;
+        __m512i cs = _mm512_loadu_si512(t);
+        cs = _mm512_dpbusd_epi32(cs, lo[v], ones);
+        cs = _mm512_dpbusd_epi32(cs, hi[v], ones);
+        _mm512_storeu_si512(t, cs);
+      }
+      for (int i = 0; i < kRows; ++i) {
+        int32_t* row = sums + static_cast<size_t>(i) * ldo + j;
+        for (int v = 0; v < 4; ++v) {
+          __m512i acc = _mm512_loadu_si512(row + 16 * v);
+          acc = _mm512_dpbusd_epi32(acc, lo[v], a_lo[i]);
+          acc = _mm512_dpbusd_epi32(acc, hi[v], a_hi[i]);
+          _mm512_storeu_si512(row + 16 * v, acc);
+        }
+      }
+    }
+  }
+}
+
+// Columns 64c .. 64c + 63 in column order: 4 x 4 transpose of 128-bit lanes
+// of the quad-order vectors p (see above).
+inline void ColumnOrder(const __m512i (&p)[4], __m512i (&out)[4]) {
+  const __m512i u0 = _mm512_shuffle_i32x4(p[0], p[1], 0x44);
+  const __m512i u1 = _mm512_shuffle_i32x4(p[2], p[3], 0x44);
+  const __m512i u2 = _mm512_shuffle_i32x4(p[0], p[1], 0xEE);
+  const __m512i u3 = _mm512_shuffle_i32x4(p[2], p[3], 0xEE);
+  out[0] = _mm512_shuffle_i32x4(u0, u1, 0x88);
+  out[1] = _mm512_shuffle_i32x4(u0, u1, 0xDD);
+  out[2] = _mm512_shuffle_i32x4(u2, u3, 0x88);
+  out[3] = _mm512_shuffle_i32x4(u2, u3, 0xDD);
+}
+
+template <int kRows>
+void DotRowsOut(const DotRowsArgs& d, const int32_t* sums, size_t ldo) {
+  const int32_t* col_sums = sums + static_cast<size_t>(kRows) * ldo;
+  const __m512i shift_back =
+      _mm512_set1_epi32(128 - static_cast<int32_t>(d.za));
+  TileArgs t{};
+  t.row_offset = d.row_offset;
+  t.clamp = d.clamp;
+  t.ldc = d.ldc;
+  t.m_eff = kRows;
+  const size_t elem = d.output == OutputKind::kUint8 ? 1 : 4;
+  for (size_t j = 0; j < d.n; j += 64) {
+    __m512i cs[4];
+    for (int v = 0; v < 4; ++v) {
+      cs[v] = _mm512_mullo_epi32(_mm512_loadu_si512(col_sums + j + 16 * v),
+                                 shift_back);
+    }
+    __m512i acc[2][kRows][2];
+    for (int i = 0; i < kRows; ++i) {
+      __m512i p[4], c[4];
+      for (int v = 0; v < 4; ++v) {
+        p[v] = _mm512_add_epi32(
+            _mm512_loadu_si512(sums + static_cast<size_t>(i) * ldo + j +
+                               16 * v),
+            cs[v]);
+      }
+      ColumnOrder(p, c);
+      acc[0][i][0] = c[0];
+      acc[0][i][1] = c[1];
+      acc[1][i][0] = c[2];
+      acc[1][i][1] = c[3];
+    }
+    for (size_t h = 0; h < 2; ++h) {
+      const size_t j0 = j + 32 * h;
+      if (j0 >= d.n) break;
+      t.n_eff = d.n - j0 < 32 ? d.n - j0 : 32;
+      t.cols = {d.cols.col_offset + j0, d.cols.multiplier + j0,
+                d.cols.left_shift + j0, d.cols.right_shift + j0,
+                d.cols.scale + j0,      d.cols.bias_f + j0};
+      t.c = static_cast<uint8_t*>(d.c) + j0 * elem;
+      AddTileOffsets<kRows, 2>(t, acc[h]);
+      switch (d.output) {
+        case OutputKind::kUint8:
+          OutputU8Tile<kRows, 2>(&t, acc[h]);
+          break;
+        case OutputKind::kInt32:
+          OutputS32Tile<kRows, 2>(&t, acc[h]);
+          break;
+        case OutputKind::kFloat:
+          OutputF32Tile<kRows, 2>(&t, acc[h]);
+          break;
+      }
+    }
+  }
+}
+
+template <int kRows>
+void DotRows(const DotRowsArgs& d) {
+  const size_t ldo = (d.n + kDotRowsNR - 1) / kDotRowsNR * kDotRowsNR;
+  DotRowsSums<kRows>(d, d.scratch, ldo);
+  DotRowsOut<kRows>(d, d.scratch, ldo);
+}
+
+void DotRowsKN(const DotRowsArgs* args) {
+  switch (args->m) {
+    case 1:
+      return DotRows<1>(*args);
+    case 2:
+      return DotRows<2>(*args);
+    case 3:
+      return DotRows<3>(*args);
+    default:
+      return DotRows<4>(*args);
+  }
+}
+
 }  // namespace
 
 namespace QGEMM_AVX512VNNI_NAMESPACE {
@@ -688,11 +1005,8 @@ const KernelTable kTable = {
     /*gemm_u8=*/{GemmU8, nullptr},
     /*gemm_s32=*/{GemmS32, nullptr},
     /*gemm_f32=*/{GemmF32, nullptr},
-    // Unpacked GEMV reads B once and is bound by memory, not by the multiply
-    // instruction: AVX2's kernel serves (every AVX-512 CPU runs AVX2; the
-    // function is compiled in its own AVX2 translation unit).
-    /*dot_rows_kn=*/avx2::DotRowsKN,
-    /*dot_rows_nr=*/avx2::kDotRowsNR,
+    /*dot_rows_kn=*/DotRowsKN,
+    /*dot_rows_nr=*/kDotRowsNR,
     /*enable=*/nullptr,
     /*thread_begin=*/nullptr,
     /*thread_end=*/nullptr,
