@@ -29,8 +29,8 @@
 //   acc[p][c] = vmmlaq_u32(acc[p][c], va[p], vb[c])
 //
 // One UMMLA = 2 x 2 x 8 = 32 MACs; per depth group of 8: 16 UMMLA for 512
-// MACs, 8 q loads (4 LDP). The loop runs four groups per iteration (64
-// UMMLA, 16 LDP, 4 loop instructions: 24.4 MACs per instruction).
+// MACs, 8 q loads (4 LDP). The full tile's loop runs two groups per
+// iteration: 32 UMMLA, 8 LDP, SUBS, B.NE, 24.4 MACs per instruction.
 //
 // Row order is restored in registers before the output stage: a 2 x 2 block
 // holds row 2p in its low 64 bits and row 2p + 1 in its high 64 bits, so
@@ -65,71 +65,143 @@ namespace {
 constexpr size_t kMR = 8;
 constexpr size_t kNR = 8;
 constexpr size_t kKR = 8;
-constexpr size_t kGroupBytes = 64;  // one depth group of a panel, A or B
-constexpr size_t kColumnPairs = kNR / 2;
 
 // Gives the shared NEON output classes internal linkage in this file.
 struct ThisFile {};
 
-// One depth group: kPairs x 4 UMMLA.
-template <size_t kPairs>
-inline void Group(uint32x4_t (&acc)[kPairs][kColumnPairs], const uint8_t* a,
-                  const uint8_t* b) {
-  uint8x16_t vb[kColumnPairs];
-  for (size_t c = 0; c < kColumnPairs; ++c) vb[c] = vld1q_u8(b + 16 * c);
-  for (size_t p = 0; p < kPairs; ++p) {
-    const uint8x16_t va = vld1q_u8(a + 16 * p);
-    for (size_t c = 0; c < kColumnPairs; ++c) {
-      acc[p][c] = vmmlaq_u32(acc[p][c], va, vb[c]);
-    }
-  }
-}
+// r<p> holds the four 2 x 2 blocks of row pair p (column pairs 0-3) in
+// four consecutive registers: one assembly operand, which %S, %T, %U and %V
+// name one register at a time (16 separate accumulators would exceed the
+// 30 operands an asm statement may have). Four named variables, not an
+// array or a struct: GCC 12 keeps those on the stack.
 
-// Raw sums of the first kPairs row pairs over the whole depth.
+// The assembly below: B's column pairs of one depth group go to v4-v7, A's
+// row pairs to v0-v3; ROW(ACC, A) are the UMMLAs of one row pair.
+#define QGEMM_LOAD_B          \
+  "ldp q4, q5, [%[b]], #32\n" \
+  "ldp q6, q7, [%[b]], #32\n"
+#define QGEMM_ROW(ACC, A)    \
+  "ummla %S[" ACC "].4s, " A \
+  ".16b, v4.16b\n"           \
+  "ummla %T[" ACC "].4s, " A \
+  ".16b, v5.16b\n"           \
+  "ummla %U[" ACC "].4s, " A \
+  ".16b, v6.16b\n"           \
+  "ummla %V[" ACC "].4s, " A ".16b, v7.16b\n"
+// Two depth groups per iteration (GROUP twice); an odd number of groups
+// enters the first iteration at its second group.
+#define QGEMM_LOOP(GROUP)    \
+  "tbnz %[groups], #0, 2f\n" \
+  "1:\n" GROUP "2:\n" GROUP  \
+  "subs %[n], %[n], #1\n"    \
+  "b.ne 1b\n"
+#define QGEMM_LOOP_OPERANDS [a] "+r"(a), [b] "+r"(b), [n] "+r"(iterations)
+#define QGEMM_LOOP_INPUTS [groups] "r"(groups)
+#define QGEMM_LOOP_CLOBBERS \
+  "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "memory", "cc"
+
+// Raw sums of the first kPairs row pairs over the whole depth, in assembly
+// because GCC 12 rotates the accumulators through MOVs, keeps them on the
+// stack between loops and loads A one register at a time. Each 64-byte
+// group of A holds all four row pairs; a smaller kernel loads its first
+// kPairs and skips the rest. Per iteration (two groups):
+//   four pairs:  32 UMMLA +  8 LDP + SUBS + B.NE = 42 instructions for
+//                1024 MACs: 24.4 MACs per instruction
+//   three pairs: 24 UMMLA +  6 LDP + 2 LDR + 2    = 34 for 768: 22.6
+//   two pairs:   16 UMMLA +  6 LDP + 2            = 24 for 512: 21.3
+//   one pair:     8 UMMLA +  4 LDP + 2 LDR + 2    = 16 for 256: 16
 template <size_t kPairs>
-inline void Accumulate(const TileArgs& t,
-                       uint32x4_t (&acc)[kPairs][kColumnPairs]) {
-  for (size_t p = 0; p < kPairs; ++p) {
-    for (size_t c = 0; c < kColumnPairs; ++c) acc[p][c] = vdupq_n_u32(0);
-  }
+inline void Accumulate(const TileArgs& t, uint32x4x4_t& r0, uint32x4x4_t& r1,
+                       uint32x4x4_t& r2, uint32x4x4_t& r3) {
+  static_assert(kPairs >= 1 && kPairs <= 4, "row pairs of an 8-row tile");
+  const uint32x4_t zero = vdupq_n_u32(0);
+  r0 = r1 = r2 = r3 = {{zero, zero, zero, zero}};
   const auto* a = static_cast<const uint8_t*>(t.a_panel);
   const auto* b = static_cast<const uint8_t*>(t.b_panel);
   const size_t groups = t.k_padded / kKR;
-  for (size_t n = groups / 4; n != 0; --n) {
-    Group<kPairs>(acc, a, b);
-    Group<kPairs>(acc, a + kGroupBytes, b + kGroupBytes);
-    Group<kPairs>(acc, a + 2 * kGroupBytes, b + 2 * kGroupBytes);
-    Group<kPairs>(acc, a + 3 * kGroupBytes, b + 3 * kGroupBytes);
-    a += 4 * kGroupBytes;
-    b += 4 * kGroupBytes;
-  }
-  for (size_t n = groups % 4; n != 0; --n) {
-    Group<kPairs>(acc, a, b);
-    a += kGroupBytes;
-    b += kGroupBytes;
+  if (groups == 0) return;
+  size_t iterations = (groups + 1) / 2;
+  if constexpr (kPairs == 4) {
+    asm volatile(QGEMM_LOOP(QGEMM_LOAD_B                 //
+                            "ldp q0, q1, [%[a]], #32\n"  //
+                            "ldp q2, q3, [%[a]], #32\n"  //
+                            QGEMM_ROW("r0", "v0")        //
+                            QGEMM_ROW("r1", "v1")        //
+                            QGEMM_ROW("r2", "v2")        //
+                            QGEMM_ROW("r3", "v3"))
+                 : QGEMM_LOOP_OPERANDS, [r0] "+w"(r0), [r1] "+w"(r1),
+                   [r2] "+w"(r2), [r3] "+w"(r3)
+                 : QGEMM_LOOP_INPUTS
+                 : QGEMM_LOOP_CLOBBERS);
+  } else if constexpr (kPairs == 3) {
+    asm volatile(
+        QGEMM_LOOP(QGEMM_LOAD_B                 //
+                   "ldp q0, q1, [%[a]], #32\n"  //
+                   "ldr q2, [%[a]], #32\n"      //
+                   QGEMM_ROW("r0", "v0")        //
+                   QGEMM_ROW("r1", "v1")        //
+                   QGEMM_ROW("r2", "v2"))
+        : QGEMM_LOOP_OPERANDS, [r0] "+w"(r0), [r1] "+w"(r1), [r2] "+w"(r2)
+        : QGEMM_LOOP_INPUTS
+        : QGEMM_LOOP_CLOBBERS);
+  } else if constexpr (kPairs == 2) {
+    asm volatile(QGEMM_LOOP(QGEMM_LOAD_B                 //
+                            "ldp q0, q1, [%[a]], #64\n"  //
+                            QGEMM_ROW("r0", "v0")        //
+                            QGEMM_ROW("r1", "v1"))
+                 : QGEMM_LOOP_OPERANDS, [r0] "+w"(r0), [r1] "+w"(r1)
+                 : QGEMM_LOOP_INPUTS
+                 : QGEMM_LOOP_CLOBBERS);
+  } else {
+    asm volatile(QGEMM_LOOP(QGEMM_LOAD_B             //
+                            "ldr q0, [%[a]], #64\n"  //
+                            QGEMM_ROW("r0", "v0"))
+                 : QGEMM_LOOP_OPERANDS, [r0] "+w"(r0)
+                 : QGEMM_LOOP_INPUTS
+                 : QGEMM_LOOP_CLOBBERS);
   }
 }
+#undef QGEMM_LOAD_B
+#undef QGEMM_ROW
+#undef QGEMM_LOOP
+#undef QGEMM_LOOP_OPERANDS
+#undef QGEMM_LOOP_INPUTS
+#undef QGEMM_LOOP_CLOBBERS
 
-// Rows 2p and 2p + 1 of the tile, in row order, to the output stage.
+// Row order restored in registers: row 2p of the pair is the low 64 bits of
+// each 2 x 2 block, row 2p + 1 the high (ZIP1 / ZIP2 on 64-bit lanes). In
+// assembly too, since GCC 12 takes a register of a four-register operand
+// apart through the stack.
+inline void RestoreRows(const uint32x4x4_t& blocks, int32x4_t (&even)[2],
+                        int32x4_t (&odd)[2]) {
+  asm("zip1 %[e0].2d, %S[blk].2d, %T[blk].2d\n"
+      "zip2 %[o0].2d, %S[blk].2d, %T[blk].2d\n"
+      "zip1 %[e1].2d, %U[blk].2d, %V[blk].2d\n"
+      "zip2 %[o1].2d, %U[blk].2d, %V[blk].2d\n"
+      : [e0] "=&w"(even[0]), [o0] "=&w"(odd[0]), [e1] "=&w"(even[1]),
+        [o1] "=&w"(odd[1])
+      : [blk] "w"(blocks));
+}
+
+// Rows 2p and 2p + 1 (when live) of the tile to the output stage.
+template <typename Output>
+inline void StorePair(const Output& out, const uint32x4x4_t& blocks, size_t p,
+                      size_t m_eff) {
+  int32x4_t even[2], odd[2];
+  RestoreRows(blocks, even, odd);
+  out.Row(2 * p, even);
+  if (2 * p + 1 < m_eff) out.Row(2 * p + 1, odd);
+}
+
 template <size_t kPairs, typename Output>
 void Tile(const TileArgs& t) {
-  uint32x4_t acc[kPairs][kColumnPairs];
-  Accumulate<kPairs>(t, acc);
+  uint32x4x4_t r0, r1, r2, r3;
+  Accumulate<kPairs>(t, r0, r1, r2, r3);
   const Output out(t);
-  for (size_t p = 0; p < kPairs; ++p) {
-    const uint64x2_t b0 = vreinterpretq_u64_u32(acc[p][0]);
-    const uint64x2_t b1 = vreinterpretq_u64_u32(acc[p][1]);
-    const uint64x2_t b2 = vreinterpretq_u64_u32(acc[p][2]);
-    const uint64x2_t b3 = vreinterpretq_u64_u32(acc[p][3]);
-    const int32x4_t even[2] = {vreinterpretq_s32_u64(vzip1q_u64(b0, b1)),
-                               vreinterpretq_s32_u64(vzip1q_u64(b2, b3))};
-    out.Row(2 * p, even);
-    if (2 * p + 1 < t.m_eff) {
-      const int32x4_t odd[2] = {vreinterpretq_s32_u64(vzip2q_u64(b0, b1)),
-                                vreinterpretq_s32_u64(vzip2q_u64(b2, b3))};
-      out.Row(2 * p + 1, odd);
-    }
-  }
+  StorePair(out, r0, 0, t.m_eff);
+  if constexpr (kPairs >= 2) StorePair(out, r1, 1, t.m_eff);
+  if constexpr (kPairs >= 3) StorePair(out, r2, 2, t.m_eff);
+  if constexpr (kPairs >= 4) StorePair(out, r3, 3, t.m_eff);
 }
 
 // The kernel for the fewest row pairs that cover m_eff.
