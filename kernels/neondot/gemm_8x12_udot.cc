@@ -25,10 +25,15 @@
 // One UDOT = 4 lanes x 4 u8 x u8 products = 16 MACs; per depth group of 4:
 // 24 UDOT for 384 MACs, 5 q loads (as 3 LDP/LDR).
 //
+// Per m_eff: the tile is compiled for 1 to 8 rows and runs exactly m_eff
+// of them (a one-row call on packed weights does 3 UDOTs per depth group,
+// not 24). Each row's three accumulators go to the output stage in
+// registers (kernels/neon/register_output.h).
+//
 // Exactness: a lane gains at most 4 * 255 * 255 = 260100 per UDOT, added in
 // u32 with wrap-around modulo 2^32, the ring in which docs/design.md defines
 // the int32 sum; nothing saturates. The offsets and the requantization are
-// the shared NEON output stage's (kernels/neon/output_stage.cc).
+// the shared NEON output stage's arithmetic (kernels/neon/output_stage.cc).
 #include <arm_neon.h>
 
 #include <cstddef>
@@ -53,51 +58,85 @@ inline void DotRow(uint32x4_t* acc_row, uint8x16_t va, uint8x16_t vb0,
   acc_row[2] = vdotq_laneq_u32(acc_row[2], vb2, va, kLane);
 }
 
-// One depth group of 4: 24 UDOTs into the tile.
+// One depth group of 4 for the first kRows rows: 3 kRows UDOTs (rows 4-7's
+// A bytes are loaded only when there are such rows).
+template <size_t kRows>
 inline void DotGroup(uint32x4_t (&acc)[kMR][3], const uint8_t* a,
                      const uint8_t* b) {
   const uint8x16_t va0 = vld1q_u8(a);
-  const uint8x16_t va1 = vld1q_u8(a + 16);
   const uint8x16_t vb0 = vld1q_u8(b);
   const uint8x16_t vb1 = vld1q_u8(b + 16);
   const uint8x16_t vb2 = vld1q_u8(b + 32);
   DotRow<0>(acc[0], va0, vb0, vb1, vb2);
-  DotRow<1>(acc[1], va0, vb0, vb1, vb2);
-  DotRow<2>(acc[2], va0, vb0, vb1, vb2);
-  DotRow<3>(acc[3], va0, vb0, vb1, vb2);
-  DotRow<0>(acc[4], va1, vb0, vb1, vb2);
-  DotRow<1>(acc[5], va1, vb0, vb1, vb2);
-  DotRow<2>(acc[6], va1, vb0, vb1, vb2);
-  DotRow<3>(acc[7], va1, vb0, vb1, vb2);
+  if constexpr (kRows > 1) DotRow<1>(acc[1], va0, vb0, vb1, vb2);
+  if constexpr (kRows > 2) DotRow<2>(acc[2], va0, vb0, vb1, vb2);
+  if constexpr (kRows > 3) DotRow<3>(acc[3], va0, vb0, vb1, vb2);
+  if constexpr (kRows > 4) {
+    const uint8x16_t va1 = vld1q_u8(a + 16);
+    DotRow<0>(acc[4], va1, vb0, vb1, vb2);
+    if constexpr (kRows > 5) DotRow<1>(acc[5], va1, vb0, vb1, vb2);
+    if constexpr (kRows > 6) DotRow<2>(acc[6], va1, vb0, vb1, vb2);
+    if constexpr (kRows > 7) DotRow<3>(acc[7], va1, vb0, vb1, vb2);
+  }
 }
 
-// Raw tile sums sum_p a[i][p] * b[p][j] (mod 2^32), row-major kMR x kNR.
-void AccumulateTile(const TileArgs& t, int32_t* sums) {
+// Rows [0, kRows) of the tile: the depth loop, then each row from its
+// accumulators straight into the output stage.
+template <size_t kRows, class Output>
+void RowsTile(const TileArgs& t) {
   uint32x4_t acc[kMR][3];
-  for (size_t i = 0; i < kMR; ++i) {
+  for (size_t i = 0; i < kRows; ++i) {
     for (size_t c = 0; c < 3; ++c) acc[i][c] = vdupq_n_u32(0);
   }
   const auto* a = static_cast<const uint8_t*>(t.a_panel);
   const auto* b = static_cast<const uint8_t*>(t.b_panel);
   constexpr size_t kAGroup = kMR * kKR, kBGroup = kNR * kKR;
   const size_t groups = t.k_padded / kKR;
-  // Two groups per iteration: 48 UDOTs against 6 loads and 4 loop
+  // Two groups per iteration: (8 rows) 48 UDOTs against 6 loads and 4 loop
   // instructions (2 pointer adds, SUBS, B.NE).
   for (size_t n = groups / 2; n != 0; --n) {
-    DotGroup(acc, a, b);
-    DotGroup(acc, a + kAGroup, b + kBGroup);
+    DotGroup<kRows>(acc, a, b);
+    DotGroup<kRows>(acc, a + kAGroup, b + kBGroup);
     a += 2 * kAGroup;
     b += 2 * kBGroup;
   }
-  if (groups % 2 != 0) DotGroup(acc, a, b);
-  for (size_t i = 0; i < kMR; ++i) {
-    for (size_t c = 0; c < 3; ++c) {
-      vst1q_s32(sums + i * kNR + 4 * c, vreinterpretq_s32_u32(acc[i][c]));
-    }
+  if (groups % 2 != 0) DotGroup<kRows>(acc, a, b);
+  const Output out(t);
+#pragma GCC unroll 8
+  for (size_t i = 0; i < kRows; ++i) {
+    const int32x4_t row[3] = {vreinterpretq_s32_u32(acc[i][0]),
+                              vreinterpretq_s32_u32(acc[i][1]),
+                              vreinterpretq_s32_u32(acc[i][2])};
+    out.Row(i, row);
   }
 }
 
-using Kernel = neon::LineKernel<kMR, kNR, kKR, AccumulateTile>;
+// The register tile for kernels/neon/line_kernel.h, compiled per m_eff.
+struct UdotTile {
+  template <class Output>
+  static void Run(const TileArgs& t) {
+    switch (t.m_eff) {
+      case 1:
+        return RowsTile<1, Output>(t);
+      case 2:
+        return RowsTile<2, Output>(t);
+      case 3:
+        return RowsTile<3, Output>(t);
+      case 4:
+        return RowsTile<4, Output>(t);
+      case 5:
+        return RowsTile<5, Output>(t);
+      case 6:
+        return RowsTile<6, Output>(t);
+      case 7:
+        return RowsTile<7, Output>(t);
+      default:
+        return RowsTile<8, Output>(t);
+    }
+  }
+};
+
+using Kernel = neon::LineKernel<kMR, kNR, kKR, UdotTile>;
 
 }  // namespace
 
