@@ -29,8 +29,9 @@
 //   acc[p][c] = vmmlaq_u32(acc[p][c], va[p], vb[c])
 //
 // One UMMLA = 2 x 2 x 8 = 32 MACs; per depth group of 8: 16 UMMLA for 512
-// MACs, 8 q loads (4 LDP). The full tile's loop runs two groups per
-// iteration: 32 UMMLA, 8 LDP, SUBS, B.NE, 24.4 MACs per instruction.
+// MACs, 8 q loads (two LD1 of four registers). The full tile's loop runs
+// two groups per iteration: 32 UMMLA, 4 LD1, SUBS, B.NE: 26.9 MACs per
+// instruction.
 //
 // Row order is restored in registers before the output stage: a 2 x 2 block
 // holds row 2p in its low 64 bits and row 2p + 1 in its high 64 bits, so
@@ -77,9 +78,7 @@ struct ThisFile {};
 
 // The assembly below: B's column pairs of one depth group go to v4-v7, A's
 // row pairs to v0-v3; ROW(ACC, A) are the UMMLAs of one row pair.
-#define QGEMM_LOAD_B          \
-  "ldp q4, q5, [%[b]], #32\n" \
-  "ldp q6, q7, [%[b]], #32\n"
+#define QGEMM_LOAD_B "ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [%[b]], #64\n"
 #define QGEMM_ROW(ACC, A)    \
   "ummla %S[" ACC "].4s, " A \
   ".16b, v4.16b\n"           \
@@ -104,12 +103,14 @@ struct ThisFile {};
 // because GCC 12 rotates the accumulators through MOVs, keeps them on the
 // stack between loops and loads A one register at a time. Each 64-byte
 // group of A holds all four row pairs; a smaller kernel loads its first
-// kPairs and skips the rest. Per iteration (two groups):
-//   four pairs:  32 UMMLA +  8 LDP + SUBS + B.NE = 42 instructions for
-//                1024 MACs: 24.4 MACs per instruction
-//   three pairs: 24 UMMLA +  6 LDP + 2 LDR + 2    = 34 for 768: 22.6
-//   two pairs:   16 UMMLA +  6 LDP + 2            = 24 for 512: 21.3
-//   one pair:     8 UMMLA +  4 LDP + 2 LDR + 2    = 16 for 256: 16
+// kPairs and skips the rest. B's group is one LD1 of four registers. Per
+// iteration (two groups), with SUBS + B.NE:
+//   four pairs:  32 UMMLA + 4 LD1 + 2           = 38 instructions for
+//                1024 MACs: 26.9 MACs per instruction
+//   three pairs: 24 UMMLA + 2 LD1 + 2 LDP + 2 LDR + 2 = 32 for 768: 24
+//   two pairs:   16 UMMLA + 2 LD1 + 2 LDP + 2    = 22 for 512: 23.3
+//   one pair:     8 UMMLA + 2 LD1 + 2 LDR + 2    = 14 for 256: 18.3
+//                (m_eff 1: half of them on the padding row)
 template <size_t kPairs>
 inline void Accumulate(const TileArgs& t, uint32x4x4_t& r0, uint32x4x4_t& r1,
                        uint32x4x4_t& r2, uint32x4x4_t& r3) {
@@ -122,17 +123,17 @@ inline void Accumulate(const TileArgs& t, uint32x4x4_t& r0, uint32x4x4_t& r1,
   if (groups == 0) return;
   size_t iterations = (groups + 1) / 2;
   if constexpr (kPairs == 4) {
-    asm volatile(QGEMM_LOOP(QGEMM_LOAD_B                 //
-                            "ldp q0, q1, [%[a]], #32\n"  //
-                            "ldp q2, q3, [%[a]], #32\n"  //
-                            QGEMM_ROW("r0", "v0")        //
-                            QGEMM_ROW("r1", "v1")        //
-                            QGEMM_ROW("r2", "v2")        //
-                            QGEMM_ROW("r3", "v3"))
-                 : QGEMM_LOOP_OPERANDS, [r0] "+w"(r0), [r1] "+w"(r1),
-                   [r2] "+w"(r2), [r3] "+w"(r3)
-                 : QGEMM_LOOP_INPUTS
-                 : QGEMM_LOOP_CLOBBERS);
+    asm volatile(
+        QGEMM_LOOP(QGEMM_LOAD_B                                           //
+                   "ld1 {v0.16b, v1.16b, v2.16b, v3.16b}, [%[a]], #64\n"  //
+                   QGEMM_ROW("r0", "v0")                                  //
+                   QGEMM_ROW("r1", "v1")                                  //
+                   QGEMM_ROW("r2", "v2")                                  //
+                   QGEMM_ROW("r3", "v3"))
+        : QGEMM_LOOP_OPERANDS, [r0] "+w"(r0), [r1] "+w"(r1), [r2] "+w"(r2),
+          [r3] "+w"(r3)
+        : QGEMM_LOOP_INPUTS
+        : QGEMM_LOOP_CLOBBERS);
   } else if constexpr (kPairs == 3) {
     asm volatile(
         QGEMM_LOOP(QGEMM_LOAD_B                 //
