@@ -32,8 +32,9 @@
 // UADALP widens before adding, and the u32 lanes wrap modulo 2^32, the ring
 // in which docs/design.md defines the int32 sum. After the depth loop the four
 // lanes of each accumulator are summed (ADDP) into one row vector
-// [s(i,0) s(i,1) s(i,2) s(i,3)] and the shared NEON output stage adds the
-// offsets and requantizes.
+// [s(i,0) s(i,1) s(i,2) s(i,3)] and the shared NEON output stage
+// (register_output.h) adds the offsets and requantizes it in registers.
+// aarch64 compiles the tile per m_eff (1 to 4 rows).
 #include <arm_neon.h>
 
 #include <cstddef>
@@ -56,18 +57,20 @@ constexpr size_t kNR = 4;
 
 #if defined(__aarch64__)
 
-// Raw tile sums sum_p a[i][p] * b[p][j] (mod 2^32), row-major kMR x kNR.
-void AccumulateTile(const TileArgs& t, int32_t* sums) {
-  constexpr size_t kPairs = kMR * kNR;
+// Rows [0, kRows) of the tile: the depth loop, then each row reduced to
+// [s(i,0) s(i,1) s(i,2) s(i,3)] and handed to the output stage in registers.
+template <size_t kRows, class Output>
+void RowsTile(const TileArgs& t) {
+  constexpr size_t kPairs = kRows * kNR;
   uint32x4_t acc[kMR][kNR];
-  for (size_t i = 0; i < kMR; ++i) {
+  for (size_t i = 0; i < kRows; ++i) {
     for (size_t j = 0; j < kNR; ++j) acc[i][j] = vdupq_n_u32(0);
   }
   const auto* a = static_cast<const uint8_t*>(t.a_panel);
   const auto* b = static_cast<const uint8_t*>(t.b_panel);
   for (size_t n = t.k_padded / kKR; n != 0; --n) {
     uint8x16_t va[kMR], vb[kNR];
-    for (size_t i = 0; i < kMR; ++i) va[i] = vld1q_u8(a + i * kKR);
+    for (size_t i = 0; i < kRows; ++i) va[i] = vld1q_u8(a + i * kKR);
     for (size_t j = 0; j < kNR; ++j) vb[j] = vld1q_u8(b + j * kKR);
     // The products of pair q are formed while those of pair q - 1 are
     // added, so an in-order core need not wait on UMULL's latency.
@@ -89,12 +92,31 @@ void AccumulateTile(const TileArgs& t, int32_t* sums) {
     a += kMR * kKR;
     b += kNR * kKR;
   }
-  for (size_t i = 0; i < kMR; ++i) {
-    const uint32x4_t row = vpaddq_u32(vpaddq_u32(acc[i][0], acc[i][1]),
-                                      vpaddq_u32(acc[i][2], acc[i][3]));
-    vst1q_s32(sums + i * kNR, vreinterpretq_s32_u32(row));
+  const Output out(t);
+#pragma GCC unroll 4
+  for (size_t i = 0; i < kRows; ++i) {
+    const int32x4_t row[1] = {vreinterpretq_s32_u32(vpaddq_u32(
+        vpaddq_u32(acc[i][0], acc[i][1]), vpaddq_u32(acc[i][2], acc[i][3])))};
+    out.Row(i, row);
   }
 }
+
+// The register tile for kernels/neon/line_kernel.h, compiled per m_eff.
+struct UmullTile {
+  template <class Output>
+  static void Run(const TileArgs& t) {
+    switch (t.m_eff) {
+      case 1:
+        return RowsTile<1, Output>(t);
+      case 2:
+        return RowsTile<2, Output>(t);
+      case 3:
+        return RowsTile<3, Output>(t);
+      default:
+        return RowsTile<4, Output>(t);
+    }
+  }
+};
 
 #else  // AArch32
 
@@ -115,7 +137,9 @@ uint32x4_t ReduceRow(uint32x4_t c0, uint32x4_t c1, uint32x4_t c2,
 // (any of -O2/-O3, with or without its schedulers) rotates the 8
 // accumulators through extra VMOVs and a spill each iteration; here it is 2
 // loads + 8 VMULL + 8 VPADAL + SUBS + BNE, products pipelined through q3/q4.
-void AccumulateTile(const TileArgs& t, int32_t* sums) {
+// (Both rows always: the loop is one; the output stage stores only row 0
+// when m_eff is 1.)
+void AccumulateTile(const TileArgs& t, uint32x4_t* row0, uint32x4_t* row1) {
   static_assert(kMR == 2 && kNR == 4 && kKR == 8, "the tile is spelled out");
   uint32x4_t c00 = vdupq_n_u32(0), c01 = c00, c02 = c00, c03 = c00;
   uint32x4_t c10 = c00, c11 = c00, c12 = c00, c13 = c00;
@@ -152,13 +176,29 @@ void AccumulateTile(const TileArgs& t, int32_t* sums) {
         : "cc", "memory", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8",
           "d9");
   }
-  vst1q_s32(sums, vreinterpretq_s32_u32(ReduceRow(c00, c01, c02, c03)));
-  vst1q_s32(sums + kNR, vreinterpretq_s32_u32(ReduceRow(c10, c11, c12, c13)));
+  *row0 = ReduceRow(c00, c01, c02, c03);
+  *row1 = ReduceRow(c10, c11, c12, c13);
 }
+
+// The register tile for kernels/neon/line_kernel.h.
+struct UmullTile {
+  template <class Output>
+  static void Run(const TileArgs& t) {
+    uint32x4_t row0, row1;
+    AccumulateTile(t, &row0, &row1);
+    const Output out(t);
+    const int32x4_t r0[1] = {vreinterpretq_s32_u32(row0)};
+    out.Row(0, r0);
+    if (t.m_eff > 1) {
+      const int32x4_t r1[1] = {vreinterpretq_s32_u32(row1)};
+      out.Row(1, r1);
+    }
+  }
+};
 
 #endif
 
-using Kernel = neon::LineKernel<kMR, kNR, kKR, AccumulateTile>;
+using Kernel = neon::LineKernel<kMR, kNR, kKR, UmullTile>;
 
 }  // namespace
 

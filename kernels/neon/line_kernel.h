@@ -1,14 +1,20 @@
 // The parts of a NEON kernel table that only its tile shape decides, shared
 // by kernels/neon/ and kernels/neondot/: both pack A and B as lines of KR
-// depth bytes (pack.h), leave raw tile sums to the NEON output stage
-// (output_stage.h) and serve unpacked GEMV with DotRowsKN. A kernel file
-// supplies its register tile as AccumulateTile.
+// depth bytes (pack.h), hand each row of raw tile sums, still in registers,
+// to the NEON output stage (register_output.h) and serve unpacked GEMV with
+// DotRowsKN. A kernel file supplies its register tile as a class Tile with
 //
-// Each kernel file instantiates LineKernel with its own AccumulateTile from
-// an anonymous namespace, so every instantiation has internal linkage and
-// is compiled with that file's flags only: nothing built with +dotprod can
-// stand in for the baseline NEON copy (docs/design.md, "Building per-ISA
-// code").
+//   template <class Output> static void Run(const TileArgs& t);
+//
+// which computes rows [0, m_eff) of the tile (compiled per m_eff, so a
+// small m_eff does only its rows' work) and calls Output::Row for each
+// (Output is one of register_output.h's classes for NR / 4 vectors).
+//
+// Each kernel file instantiates LineKernel with its own Tile from an
+// anonymous namespace, which is also the output classes' FileTag, so every
+// instantiation has internal linkage and is compiled with that file's flags
+// only: nothing built with +dotprod can stand in for the baseline NEON copy
+// (docs/design.md, "Building per-ISA code").
 #ifndef QGEMM_KERNELS_NEON_LINE_KERNEL_H_
 #define QGEMM_KERNELS_NEON_LINE_KERNEL_H_
 
@@ -16,35 +22,25 @@
 #include <cstdint>
 
 #include "dispatch/kernel_table.h"
-#include "kernels/neon/output_stage.h"
 #include "kernels/neon/pack.h"
+#include "kernels/neon/register_output.h"
 
 namespace qgemm {
 namespace neon {
 
-// Raw sums sum_p a[i][p] * b[p][j] (mod 2^32) of one tile, row-major MR x NR.
-using AccumulateTileFn = void (*)(const TileArgs& t, int32_t* sums);
-
-template <size_t kMR, size_t kNR, size_t kKR, AccumulateTileFn kAccumulate>
+template <size_t kMR, size_t kNR, size_t kKR, class Tile>
 struct LineKernel {
   static_assert(kNR <= kMaxColumnLines, "PackColumnLines' column sums");
+  static_assert(kNR % 4 == 0, "whole vectors of 4 columns");
 
   static void GemmU8Tile(const TileArgs* t) {
-    int32_t sums[kMR * kNR];
-    kAccumulate(*t, sums);
-    StoreTileU8<kNR>(sums, kNR, *t);
+    Tile::template Run<U8RowOutput<kNR / 4, Tile>>(*t);
   }
-
   static void GemmS32Tile(const TileArgs* t) {
-    int32_t sums[kMR * kNR];
-    kAccumulate(*t, sums);
-    StoreTileS32<kNR>(sums, kNR, *t);
+    Tile::template Run<S32RowOutput<kNR / 4, Tile>>(*t);
   }
-
   static void GemmF32Tile(const TileArgs* t) {
-    int32_t sums[kMR * kNR];
-    kAccumulate(*t, sums);
-    StoreTileF32<kNR>(sums, kNR, *t);
+    Tile::template Run<F32RowOutput<kNR / 4, Tile>>(*t);
   }
 
   static size_t APanelBytes(size_t k_padded) { return kMR * k_padded; }

@@ -154,14 +154,8 @@ void StoreTileF32(const int32_t* sums, size_t ld_sums, const TileArgs& t) {
   }
 }
 
-template void StoreTileU8<4>(const int32_t*, size_t, const TileArgs&);
-template void StoreTileU8<12>(const int32_t*, size_t, const TileArgs&);
 template void StoreTileU8<16>(const int32_t*, size_t, const TileArgs&);
-template void StoreTileS32<4>(const int32_t*, size_t, const TileArgs&);
-template void StoreTileS32<12>(const int32_t*, size_t, const TileArgs&);
 template void StoreTileS32<16>(const int32_t*, size_t, const TileArgs&);
-template void StoreTileF32<4>(const int32_t*, size_t, const TileArgs&);
-template void StoreTileF32<12>(const int32_t*, size_t, const TileArgs&);
 template void StoreTileF32<16>(const int32_t*, size_t, const TileArgs&);
 
 }  // namespace neon

@@ -14,6 +14,12 @@ namespace qgemm {
 namespace neon {
 namespace {
 
+// [a0 b0 a1 b1 ... a7 b7]
+uint8x16_t Zip8(uint8x8_t a, uint8x8_t b) {
+  const uint8x8x2_t z = vzip_u8(a, b);
+  return vcombine_u8(z.val[0], z.val[1]);
+}
+
 uint32_t HorizontalSum(uint32x4_t v) {
 #if defined(__aarch64__)
   return vaddvq_u32(v);
@@ -133,14 +139,98 @@ void PackColumnLines<4>(size_t lines, size_t k, size_t lines_eff,
   }
 }
 
+// G = 8 (the UMMLA layout, and armv7's) for panels of at most 8 lines
+// transposes 8 rows x 8 columns at a time: three rounds of ZIP,
+//   zip8(r0, r1)   = [r0c0 r1c0 r0c1 r1c1 ...]
+//   zip16(.., ..)  = [r0c0 r1c0 r2c0 r3c0] [r0c1 ...] ...
+//   zip32(.., ..)  = [r0c0 .. r3c0 | r4c0 .. r7c0] [r0c1 .. r7c1]
+// leave column c's 8 depth bytes in one 64-bit lane, two columns per
+// vector: the panel's group layout. UADDLP + UADALP add each column's bytes
+// into two u32 lanes, summed at the end. A whole group of a full panel is
+// read with 8-byte loads straight from B; a partial one (rows past k,
+// columns past lines_eff) is copied into zeroed rows first, so nothing
+// outside B is read. Wider panels take the byte loop.
+template <>
+void PackColumnLines<8>(size_t lines, size_t k, size_t lines_eff,
+                        const uint8_t* src, size_t ld, uint8_t* panel,
+                        int32_t* sums) {
+  constexpr size_t kG = 8;
+  const size_t k_padded = (k + kG - 1) / kG * kG;
+  if (lines > kG) {
+    std::memset(panel, 0, lines * k_padded);
+    uint32_t col_sums[kMaxColumnLines] = {};
+    for (size_t p = 0; p < k; ++p) {
+      const uint8_t* row = src + p * ld;
+      uint8_t* dst = panel + p / kG * lines * kG + p % kG;
+      for (size_t c = 0; c < lines_eff; ++c) {
+        dst[c * kG] = row[c];
+        col_sums[c] += row[c];
+      }
+    }
+    for (size_t c = 0; c < lines; ++c) {
+      sums[c] = c < lines_eff ? static_cast<int32_t>(col_sums[c]) : 0;
+    }
+    return;
+  }
+  const size_t vectors = (lines + 1) / 2;  // two columns per vector
+  uint32x4_t col_sums[4] = {vdupq_n_u32(0), vdupq_n_u32(0), vdupq_n_u32(0),
+                            vdupq_n_u32(0)};
+  uint8_t rows[kG][kG];
+  std::memset(rows, 0, sizeof rows);
+  for (size_t p = 0; p < k_padded; p += kG) {
+    uint8x8_t r[kG];
+    if (lines_eff == kG && p + kG <= k) {
+      for (size_t i = 0; i < kG; ++i) r[i] = vld1_u8(src + (p + i) * ld);
+    } else {
+      for (size_t i = 0; i < kG; ++i) {
+        if (p + i < k) {
+          std::memcpy(rows[i], src + (p + i) * ld, lines_eff);
+        } else {
+          std::memset(rows[i], 0, sizeof rows[i]);
+        }
+        r[i] = vld1_u8(rows[i]);
+      }
+    }
+    const uint8x16_t z01 = Zip8(r[0], r[1]);
+    const uint8x16_t z23 = Zip8(r[2], r[3]);
+    const uint8x16_t z45 = Zip8(r[4], r[5]);
+    const uint8x16_t z67 = Zip8(r[6], r[7]);
+    const uint16x8x2_t lo =
+        vzipq_u16(vreinterpretq_u16_u8(z01), vreinterpretq_u16_u8(z23));
+    const uint16x8x2_t hi =
+        vzipq_u16(vreinterpretq_u16_u8(z45), vreinterpretq_u16_u8(z67));
+    const uint32x4x2_t c0123 = vzipq_u32(vreinterpretq_u32_u16(lo.val[0]),
+                                         vreinterpretq_u32_u16(hi.val[0]));
+    const uint32x4x2_t c4567 = vzipq_u32(vreinterpretq_u32_u16(lo.val[1]),
+                                         vreinterpretq_u32_u16(hi.val[1]));
+    const uint8x16_t groups[4] = {
+        vreinterpretq_u8_u32(c0123.val[0]), vreinterpretq_u8_u32(c0123.val[1]),
+        vreinterpretq_u8_u32(c4567.val[0]), vreinterpretq_u8_u32(c4567.val[1])};
+    uint8_t* dst = panel + p * lines;  // group p / 8 at p / 8 * lines * 8
+    for (size_t v = 0; v < vectors; ++v) {
+      col_sums[v] = vpadalq_u16(col_sums[v], vpaddlq_u8(groups[v]));
+      if (2 * (v + 1) <= lines) {
+        vst1q_u8(dst + 16 * v, groups[v]);
+      } else {
+        vst1_u8(dst + 16 * v, vget_low_u8(groups[v]));  // one column left
+      }
+    }
+  }
+  // Lanes 0, 1 of a vector: its first column's two halves; 2, 3: its second.
+  uint32_t all[16];
+  for (size_t v = 0; v < 4; ++v) vst1q_u32(all + 4 * v, col_sums[v]);
+  for (size_t c = 0; c < lines; ++c) {
+    sums[c] =
+        c < lines_eff ? static_cast<int32_t>(all[2 * c] + all[2 * c + 1]) : 0;
+  }
+}
+
 template void PackRowLines<4>(size_t, size_t, size_t, const uint8_t*, size_t,
                               uint8_t*, int32_t*);
 template void PackRowLines<8>(size_t, size_t, size_t, const uint8_t*, size_t,
                               uint8_t*, int32_t*);
 template void PackRowLines<16>(size_t, size_t, size_t, const uint8_t*, size_t,
                                uint8_t*, int32_t*);
-template void PackColumnLines<8>(size_t, size_t, size_t, const uint8_t*, size_t,
-                                 uint8_t*, int32_t*);
 template void PackColumnLines<16>(size_t, size_t, size_t, const uint8_t*,
                                   size_t, uint8_t*, int32_t*);
 

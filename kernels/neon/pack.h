@@ -41,9 +41,14 @@ template <size_t G>
 void PackColumnLines(size_t lines, size_t k, size_t lines_eff,
                      const uint8_t* src, size_t ld, uint8_t* panel,
                      int32_t* sums);
-// G = 4 transposes 4 x 16 blocks with NEON zips (pack.cc).
+// G = 4 transposes 4 x 16 blocks, G = 8 (up to 8 lines) 8 x 8 blocks, with
+// NEON zips (pack.cc).
 template <>
 void PackColumnLines<4>(size_t lines, size_t k, size_t lines_eff,
+                        const uint8_t* src, size_t ld, uint8_t* panel,
+                        int32_t* sums);
+template <>
+void PackColumnLines<8>(size_t lines, size_t k, size_t lines_eff,
                         const uint8_t* src, size_t ld, uint8_t* panel,
                         int32_t* sums);
 
