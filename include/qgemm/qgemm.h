@@ -77,8 +77,9 @@ qgemm_status qgemm_context_create_with_executor(
     qgemm_parallel_for_fn parallel_for, void* executor_context, int num_threads,
     qgemm_context** out);
 
-/* isa: "auto" (the best this CPU and build have) or a name: "scalar",
- * "avx2", "avx512vnni", "neon", "neondot". Unknown names:
+/* isa: "auto" (the best this CPU and build have) or a name, best first:
+ * "amx", "avx512vnni", "avxvnni", "avx2", "neoni8mm", "neondot", "neon",
+ * "scalar". Unknown names:
  * QGEMM_INVALID_ARGUMENT; a known ISA this build or CPU lacks:
  * QGEMM_UNSUPPORTED. The environment variable QGEMM_ISA sets the default the
  * same way. */
