@@ -431,7 +431,11 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
     args.ldc = ldc;
     args.m_eff = c.m_eff;
     args.n_eff = c.n_eff;
+    // As the driver runs every task: between the table's thread hooks
+    // (AMX configures its tiles there).
+    if (t.thread_begin != nullptr) t.thread_begin();
     (s32 ? t.gemm_s32[v] : f32 ? t.gemm_f32[v] : t.gemm_u8[v])(&args);
+    if (t.thread_end != nullptr) t.thread_end();
 
     const std::string kernel = std::string(s32   ? "gemm_s32"
                                            : f32 ? "gemm_f32"
