@@ -57,11 +57,15 @@ std::string SweepName(const testing::TestParamInfo<SweepParam>& info) {
 // The depths of the sweep for a depth granule kr: every depth through two
 // whole granules and one more (empty, partial and full last granule, and
 // each K-loop remainder), and around eight granules (an unrolled main loop
-// with and without a tail).
+// with and without a tail); and around the 64-depth step of AMX tiles (one
+// whole step; one and a 9-group tail; two and a partial group).
 std::vector<size_t> SweepDepths(size_t kr) {
   std::vector<size_t> ks;
   for (size_t k = 1; k <= 2 * kr + 1; ++k) ks.push_back(k);
   for (size_t k : {8 * kr - 1, 8 * kr, 8 * kr + 1}) {
+    if (k > ks.back()) ks.push_back(k);
+  }
+  for (size_t k : {size_t{64}, size_t{100}, size_t{129}}) {
     if (k > ks.back()) ks.push_back(k);
   }
   return ks;

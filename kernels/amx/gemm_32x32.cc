@@ -43,12 +43,14 @@ char g_refusal[160];
 const char* RequestTilePermission() {
   if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
     const int err = errno;
-    std::snprintf(
-        g_refusal, sizeof g_refusal,
-        "Linux refused the tile state: arch_prctl(ARCH_REQ_XCOMP_"
-        "PERM, XFEATURE_XTILEDATA) failed with errno %d (%s)",
-        err,
-        err == EINVAL ? "EINVAL: kernel without AMX support" : "see errno(3)");
+    std::snprintf(g_refusal, sizeof g_refusal,
+                  "Linux refused the tile state: arch_prctl(ARCH_REQ_XCOMP_"
+                  "PERM, XFEATURE_XTILEDATA) failed with errno %d (%s)",
+                  err,
+                  err == EOPNOTSUPP
+                      ? "EOPNOTSUPP: no tile state on this CPU or kernel"
+                  : err == EINVAL ? "EINVAL: kernel older than Linux 5.16"
+                                  : "see errno(3)");
     return g_refusal;
   }
   unsigned long permitted = 0;
