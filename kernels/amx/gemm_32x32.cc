@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -34,9 +35,9 @@ namespace {
 // asks: without this the first tile instruction raises SIGILL. Asked once
 // per process (the registry's enable hook runs once); the reason stays in a
 // static buffer for qgemm-info and set_isa's error.
-constexpr long kArchGetXcompPerm = 0x1022;
-constexpr long kArchReqXcompPerm = 0x1023;
-constexpr long kXfeatureXtiledata = 18;
+constexpr int64_t kArchGetXcompPerm = 0x1022;
+constexpr int64_t kArchReqXcompPerm = 0x1023;
+constexpr int64_t kXfeatureXtiledata = 18;
 
 char g_refusal[160];
 
@@ -53,9 +54,9 @@ const char* RequestTilePermission() {
                                   : "see errno(3)");
     return g_refusal;
   }
-  unsigned long permitted = 0;
+  uint64_t permitted = 0;
   if (syscall(SYS_arch_prctl, kArchGetXcompPerm, &permitted) != 0 ||
-      (permitted & (1ul << kXfeatureXtiledata)) == 0) {
+      (permitted & (uint64_t{1} << kXfeatureXtiledata)) == 0) {
     std::snprintf(g_refusal, sizeof g_refusal,
                   "Linux accepted ARCH_REQ_XCOMP_PERM but ARCH_GET_XCOMP_PERM "
                   "does not list XFEATURE_XTILEDATA");

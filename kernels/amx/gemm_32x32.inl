@@ -47,11 +47,11 @@
 //   A tile 5: rows 16..31  C tile 2               C tile 3
 //                          rows 16..31 x 0..15    rows 16..31 x 16..31
 //
-//   One depth step s (64 depths): load A4, B6, B7, A5, then TDPBUSD
-//   C0 += A4.B6, C1 += A4.B7, C2 += A5.B6, C3 += A5.B7 (int32 per element:
-//   sum over 64 depths of u8 a * s8 b'). Tiles that hold only padding rows
-//   or columns (m_eff <= 16: A5, C2, C3; n_eff <= 16: B7, C1, C3) are left
-//   out by the instantiation for that edge.
+//   One depth step s (64 depths): load A4, B6; C0 += A4.B6; load B7;
+//   C1 += A4.B7; load A5; C2 += A5.B6; C3 += A5.B7 (TDPBUSD, int32 per
+//   element: the sum over 64 depths of u8 a * s8 b'). Tiles that hold only
+//   padding rows or columns (m_eff <= 16: A5, C2, C3; n_eff <= 16: B7, C1, C3)
+//   are left out by the instantiation for that edge.
 //
 // Packed layout (KR = 4, k_padded = K rounded up to 4, kp64 = k_padded
 // rounded up to 64):
@@ -212,14 +212,20 @@ void TileLoop(const TileArgs& t, int32_t* acc) {
       asm volatile("" ::: "memory");  // the copy, before the tile loads
       bs = b_tail;
     }
+    // Each load just before the first TDP that needs it, so that a TDP
+    // waits only on loads issued before it and the next step's load of a
+    // tile register waits only for the TDPs that read it (tile registers
+    // are not renamed).
     const uint8_t* as = a + s * kStepDepth;
     _tile_loadd(4, as, stride);
     _tile_loadd(6, bs, kBGroupBytes);
-    if constexpr (kColTiles > 1) _tile_loadd(7, bs + 64, kBGroupBytes);
-    if constexpr (kRowTiles > 1) _tile_loadd(5, as + a_half, stride);
     _tile_dpbusd(0, 4, 6);
-    if constexpr (kColTiles > 1) _tile_dpbusd(1, 4, 7);
+    if constexpr (kColTiles > 1) {
+      _tile_loadd(7, bs + 64, kBGroupBytes);
+      _tile_dpbusd(1, 4, 7);
+    }
     if constexpr (kRowTiles > 1) {
+      _tile_loadd(5, as + a_half, stride);
       _tile_dpbusd(2, 5, 6);
       if constexpr (kColTiles > 1) _tile_dpbusd(3, 5, 7);
     }
