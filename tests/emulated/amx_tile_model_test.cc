@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace {
@@ -191,16 +193,51 @@ void LoadWithoutConfig() {
   _tile_loadd(0, buf, 64);
 }
 
-using AmxTileModelDeathTest = AmxTileModel;
+struct TileFault : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+void ThrowFault(const char* what) { throw TileFault(what); }
 
-TEST_F(AmxTileModelDeathTest, FaultsWhereTheHardwareFaults) {
-  testing::FLAGS_gtest_death_test_style = "threadsafe";
-  EXPECT_DEATH(LoadWithoutConfig(), "#UD: tile instruction without");
-  EXPECT_DEATH(UseAfterRelease(), "without LDTILECFG");
-  EXPECT_DEATH(LoadPalette2(), "#GP: LDTILECFG palette");
-  EXPECT_DEATH(ConfigureTile9(), "palette 1 has 8 tiles");
-  EXPECT_DEATH(MismatchedDepth(), "shapes do not agree");
-  EXPECT_DEATH(SameTileTwice(), "not distinct");
+// The fault's message, or "" if the sequence ran without one.
+std::string FaultOf(void (*sequence)()) {
+  model::t_fault_hook = ThrowFault;
+  std::string what;
+  try {
+    sequence();
+  } catch (const TileFault& fault) {
+    what = fault.what();
+  }
+  model::t_fault_hook = nullptr;
+  _tile_release();
+  return what;
+}
+
+TEST_F(AmxTileModel, FaultsWhereTheHardwareFaults) {
+  EXPECT_NE(FaultOf(LoadWithoutConfig).find("#UD: tile instruction without"),
+            std::string::npos)
+      << FaultOf(LoadWithoutConfig);
+  EXPECT_NE(FaultOf(UseAfterRelease).find("without LDTILECFG"),
+            std::string::npos)
+      << FaultOf(UseAfterRelease);
+  EXPECT_NE(FaultOf(LoadPalette2).find("#GP: LDTILECFG palette"),
+            std::string::npos)
+      << FaultOf(LoadPalette2);
+  EXPECT_NE(FaultOf(ConfigureTile9).find("palette 1 has 8 tiles"),
+            std::string::npos)
+      << FaultOf(ConfigureTile9);
+  EXPECT_NE(FaultOf(MismatchedDepth).find("shapes do not agree"),
+            std::string::npos)
+      << FaultOf(MismatchedDepth);
+  EXPECT_NE(FaultOf(SameTileTwice).find("not distinct"), std::string::npos)
+      << FaultOf(SameTileTwice);
+  // And a sequence that keeps the rules raises none.
+  EXPECT_EQ(FaultOf([] {
+              const Config c = Uniform(16, 64);
+              _tile_loadconfig(&c);
+              _tile_zero(0);
+              _tile_dpbusd(0, 4, 6);
+            }),
+            "");
 }
 
 }  // namespace
