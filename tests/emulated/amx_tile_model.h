@@ -176,21 +176,28 @@ void DotProduct(int dst, int a, int b) {
   const uint8_t(&x)[kMaxRows][kMaxColsb] = s.data[a];
   const uint8_t(&y)[kMaxRows][kMaxColsb] = s.data[b];
   for (int m = 0; m < rows; ++m) {
-    for (int n = 0; n < n_dwords; ++n) {
-      uint32_t acc;
-      std::memcpy(&acc, &c[m][4 * n], 4);
-      for (int k = 0; k < k_dwords; ++k) {
+    uint32_t acc[kMaxColsb / 4];
+    std::memcpy(acc, c[m], sizeof acc);
+    for (int k = 0; k < k_dwords; ++k) {
+      int32_t av[4];
+      for (int q = 0; q < 4; ++q) {
+        av[q] = kSignedA ? static_cast<int8_t>(x[m][4 * k + q])
+                         : static_cast<int32_t>(x[m][4 * k + q]);
+      }
+      for (int n = 0; n < n_dwords; ++n) {
+        // Four products, each |.| <= 2^16, sum exactly in int32; their sum
+        // then wraps into the element (the same value modulo 2^32 as
+        // adding them one by one).
+        int32_t four = 0;
         for (int q = 0; q < 4; ++q) {
-          const int32_t av = kSignedA ? static_cast<int8_t>(x[m][4 * k + q])
-                                      : static_cast<int32_t>(x[m][4 * k + q]);
           const int32_t bv = kSignedB ? static_cast<int8_t>(y[k][4 * n + q])
                                       : static_cast<int32_t>(y[k][4 * n + q]);
-          // |av * bv| <= 2^15: exact in int32; the sum wraps in uint32.
-          acc += static_cast<uint32_t>(av * bv);
+          four += av[q] * bv;
         }
+        acc[n] += static_cast<uint32_t>(four);
       }
-      std::memcpy(&c[m][4 * n], &acc, 4);
     }
+    std::memcpy(c[m], acc, static_cast<size_t>(4 * n_dwords));
     std::memset(&c[m][4 * n_dwords], 0,
                 static_cast<size_t>(kMaxColsb - 4 * n_dwords));
   }
