@@ -1,8 +1,10 @@
 // The peak rows: peak_exact_avx2 (the exact AVX2 path's ceiling),
 // peak_u8s8_avx2 (the saturating u8 x s8 AVX2 path's ceiling) and, on a CPU
 // with AVX-512 VNNI, peak_exact_avx512vnni, on one with AVX-VNNI,
-// peak_exact_avxvnni; measured in the same run as the GEMMs so that ratios
-// to them are fair on a noisy machine.
+// peak_exact_avxvnni, and where qgemm runs amx (AMX, and Linux granted
+// the tile state), peak_exact_amx; measured in the same run as the GEMMs so
+// that ratios to them are fair on a noisy machine.
+#include <cstdio>
 #include <cstring>
 
 #include "problem.h"
@@ -13,11 +15,13 @@
 
 namespace qgemm_bench {
 
-#if defined(QGEMM_BENCH_HAVE_PEAK_AVXVNNI)
+#if defined(QGEMM_BENCH_HAVE_PEAK_AVXVNNI) || defined(QGEMM_BENCH_HAVE_PEAK_AMX)
 namespace {
 
-// Whether qgemm runs its avxvnni ISA here: AVX-VNNI with the OS's AVX state
-// (clang 14's __builtin_cpu_supports does not know "avxvnni").
+// Whether qgemm runs an ISA here: for avxvnni, AVX-VNNI with the OS's AVX
+// state (clang 14's __builtin_cpu_supports does not know "avxvnni"); for
+// amx, AMX with the tile state, which Linux grants only on request (qgemm's
+// enable hook asks, once per process).
 bool QgemmRunsIsa(const char* isa) {
   const char* names[16];
   const size_t count = qgemm_supported_isas(names, 16);
@@ -44,6 +48,26 @@ void RegisterPeaks() {
       st.SetLabel("vpdpbusd zmm, 16 accumulators, registers only");
     })->Apply(TimeRow);
   }
+#if defined(QGEMM_BENCH_HAVE_PEAK_AMX)
+  if (QgemmRunsIsa("amx")) {
+    benchmark::RegisterBenchmark("peak_exact_amx", [](benchmark::State& st) {
+      for (auto _ : st) benchmark::DoNotOptimize(PeakExactAmx());
+      st.counters["GOPs"] =
+          Counter(static_cast<double>(kPeakAmxOpsPerCall) * 1e-9,
+                  Counter::kIsIterationInvariantRate);
+      st.SetLabel("tdpbuud, 4 accumulator tiles, 2 A + 2 B, registers only");
+    })->Apply(TimeRow);
+  } else {
+    qgemm_context* ctx = nullptr;
+    if (qgemm_context_create(1, &ctx) == QGEMM_OK) {
+      if (qgemm_context_set_isa(ctx, "amx") != QGEMM_OK) {
+        std::fprintf(stderr, "qgemm_bench: no peak_exact_amx row: %s\n",
+                     qgemm_last_error());
+      }
+      qgemm_context_destroy(ctx);
+    }
+  }
+#endif
 #if defined(QGEMM_BENCH_HAVE_PEAK_AVXVNNI)
   if (QgemmRunsIsa("avxvnni")) {
     benchmark::RegisterBenchmark("peak_exact_avxvnni", [](benchmark::State&

@@ -20,6 +20,28 @@ namespace {
 
 std::atomic<uint32_t> g_hidden_features{0};
 
+#if defined(__x86_64__) || defined(_M_X64)
+// The tiles the AMX kernels configure (8 of 16 rows x 64 bytes, palette 1)
+// exist, and the OS saves them (XCR0 bits 17 XTILECFG and 18 XTILEDATA).
+bool HasTilePalette1() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_max(0, nullptr) < 0x1D) return false;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || (ecx & (1u << 27)) == 0) {
+    return false;  // no OSXSAVE: XGETBV would fault
+  }
+  uint32_t xcr0_lo = 0, xcr0_hi = 0;
+  asm volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  if ((xcr0_lo & (3u << 17)) != (3u << 17)) return false;
+  __cpuid_count(0x1D, 0, eax, ebx, ecx, edx);
+  if (eax < 1) return false;  // the highest palette: 0 means none usable
+  __cpuid_count(0x1D, 1, eax, ebx, ecx, edx);
+  const unsigned bytes_per_tile = eax >> 16, bytes_per_row = ebx & 0xFFFF;
+  const unsigned max_names = ebx >> 16, max_rows = ecx & 0xFFFF;
+  return bytes_per_tile >= 1024 && bytes_per_row >= 64 && max_names >= 8 &&
+         max_rows >= 16;
+}
+#endif
+
 CpuFeatures Detect() {
   CpuFeatures f;
 #if defined(__x86_64__) || defined(_M_X64)
@@ -57,6 +79,7 @@ CpuFeatures Detect() {
       (eax & (1u << 4)) != 0) {
     f.bits |= kAvxVnni;
   }
+  if ((f.bits & kAmxTile) != 0 && HasTilePalette1()) f.bits |= kAmxPalette1;
 #elif defined(__aarch64__)
   // Debian's cpu_features prints a debug line to stdout when AT_HWCAP2 is 0;
   // keep it out of machine-readable output.
@@ -101,6 +124,7 @@ constexpr CpuFeatureName kFeatureNames[] = {
     {kNeon, "neon"},
     {kAsimdDp, "asimddp"},
     {kI8mm, "i8mm"},
+    {kAmxPalette1, "amx_palette1"},
 };
 
 }  // namespace

@@ -24,6 +24,10 @@ enum CpuFeature : uint32_t {
   kNeon = 1u << 10,
   kAsimdDp = 1u << 11,  // UDOT/SDOT (FEAT_DotProd)
   kI8mm = 1u << 12,     // UMMLA/SMMLA (FEAT_I8MM)
+  // CPUID leaf 0x1D lists tile palette 1 with 8 tiles of 16 x 64 bytes, and
+  // XCR0 has the tile state on (bits 17, 18): some hypervisors advertise
+  // AMX-TILE with palette 0 only.
+  kAmxPalette1 = 1u << 13,
 };
 
 // Every feature with the name qgemm-info prints for it, in bit order.

@@ -1,5 +1,6 @@
 #include "dispatch/isa.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -88,7 +89,16 @@ const char* TableProblem(const IsaEntry& isa, Readiness& r) {
   return r.table_problem;
 }
 
+// PretendEnableResultForTesting: the ISA (null: none) and its result. Set
+// by a test between calls, read on every dispatch: atomics, no lock.
+std::atomic<const char*> g_pretend_isa{nullptr};
+std::atomic<const char*> g_pretend_refusal{nullptr};
+
 const char* EnableProblem(const IsaEntry& isa, Readiness& r) {
+  const char* pretend = g_pretend_isa.load(std::memory_order_acquire);
+  if (pretend != nullptr && std::strcmp(pretend, isa.name) == 0) {
+    return g_pretend_refusal.load(std::memory_order_acquire);
+  }
   std::call_once(r.enabled, [&] {
     if (isa.table->enable != nullptr) r.enable_problem = isa.table->enable();
   });
@@ -151,6 +161,11 @@ bool IsaUsable(const IsaEntry& isa, const CpuFeatures& cpu, std::string* why) {
     return false;
   }
   return true;
+}
+
+void PretendEnableResultForTesting(const char* name, const char* refusal) {
+  g_pretend_refusal.store(refusal, std::memory_order_release);
+  g_pretend_isa.store(name, std::memory_order_release);
 }
 
 const IsaEntry& BestIsa(const CpuFeatures& cpu) {

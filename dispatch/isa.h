@@ -44,6 +44,12 @@ const IsaEntry& BestIsa(const CpuFeatures& cpu);
 qgemm_status ResolveIsa(const char* name, const KernelTable** table,
                         std::string* why);
 
+// Test-only: IsaUsable treats the enable hook of the registry ISA `name` as
+// if it had returned `refusal` (nullptr: agreed), without running it, so
+// that dispatch on a pretended CPU does not depend on what this machine's
+// OS answers (AMX's tile permission). name nullptr: hooks decide again.
+void PretendEnableResultForTesting(const char* name, const char* refusal);
+
 // Resolves QGEMM_ISA (unset or empty: "auto").
 qgemm_status ResolveDefaultIsa(const KernelTable** table, std::string* why);
 

@@ -45,7 +45,7 @@ TEST(IsaRegistry, IdsOfExistingIsasNeverChange) {
     const char* name;
     uint32_t id;
   } kFixed[] = {{"scalar", 0},  {"avx2", 1},    {"avx512vnni", 2}, {"neon", 3},
-                {"neondot", 4}, {"avxvnni", 5}, {"neoni8mm", 6}};
+                {"neondot", 4}, {"avxvnni", 5}, {"neoni8mm", 6},   {"amx", 7}};
   for (const auto& f : kFixed) {
     const qgemm::IsaEntry* e = qgemm::FindIsa(f.name);
     ASSERT_NE(e, nullptr) << f.name;

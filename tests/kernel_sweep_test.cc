@@ -57,11 +57,15 @@ std::string SweepName(const testing::TestParamInfo<SweepParam>& info) {
 // The depths of the sweep for a depth granule kr: every depth through two
 // whole granules and one more (empty, partial and full last granule, and
 // each K-loop remainder), and around eight granules (an unrolled main loop
-// with and without a tail).
+// with and without a tail); and around the 64-depth step of AMX tiles (one
+// whole step; one and a 9-group tail; two and a partial group).
 std::vector<size_t> SweepDepths(size_t kr) {
   std::vector<size_t> ks;
   for (size_t k = 1; k <= 2 * kr + 1; ++k) ks.push_back(k);
   for (size_t k : {8 * kr - 1, 8 * kr, 8 * kr + 1}) {
+    if (k > ks.back()) ks.push_back(k);
+  }
+  for (size_t k : {size_t{64}, size_t{100}, size_t{129}}) {
     if (k > ks.back()) ks.push_back(k);
   }
   return ks;
@@ -431,7 +435,11 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
     args.ldc = ldc;
     args.m_eff = c.m_eff;
     args.n_eff = c.n_eff;
+    // As the driver runs every task: between the table's thread hooks
+    // (AMX configures its tiles there).
+    if (t.thread_begin != nullptr) t.thread_begin();
     (s32 ? t.gemm_s32[v] : f32 ? t.gemm_f32[v] : t.gemm_u8[v])(&args);
+    if (t.thread_end != nullptr) t.thread_end();
 
     const std::string kernel = std::string(s32   ? "gemm_s32"
                                            : f32 ? "gemm_f32"

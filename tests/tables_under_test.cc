@@ -10,6 +10,11 @@ namespace avx512vnni_emulated {
 extern const KernelTable kTable;
 }
 #endif
+#if QGEMM_TEST_HAVE_AMX_EMULATED
+namespace amx_emulated {
+extern const KernelTable kTable;
+}
+#endif
 #if QGEMM_TEST_HAVE_AVXVNNI_EMULATED
 namespace avxvnni_emulated {
 extern const KernelTable kTable;
@@ -34,6 +39,9 @@ std::vector<TableUnderTest> TablesUnderTest() {
 #if QGEMM_TEST_HAVE_AVXVNNI_EMULATED
   out.push_back(
       {"avxvnni_emulated", "avxvnni", &qgemm::avxvnni_emulated::kTable, true});
+#endif
+#if QGEMM_TEST_HAVE_AMX_EMULATED
+  out.push_back({"amx_emulated", "amx", &qgemm::amx_emulated::kTable, true});
 #endif
   return out;
 }

@@ -151,6 +151,31 @@ int main(int argc, char** argv) {
       std::printf("            (%s)\n", r.why_not.c_str());
     }
   }
+  // AMX needs the OS too: say what the CPU reports and what Linux answered
+  // to the tile permission request (made only on a CPU that has AMX).
+  const qgemm::IsaEntry* amx = qgemm::FindIsa("amx");
+  if (amx != nullptr && std::strcmp(cpu.arch, "x86-64") == 0) {
+    const uint32_t amx_bits =
+        qgemm::kAmxTile | qgemm::kAmxInt8 | qgemm::kAmxPalette1;
+    std::printf(
+        "\nAMX:       tile %s, int8 %s, palette 1 with OS tile state %s;"
+        " tile permission: ",
+        cpu.Has(qgemm::kAmxTile) ? "yes" : "no",
+        cpu.Has(qgemm::kAmxInt8) ? "yes" : "no",
+        cpu.Has(qgemm::kAmxPalette1) ? "yes" : "no");
+    std::string why;
+    if (amx->table == nullptr) {
+      std::printf("not requested (amx is not in this build)\n");
+    } else if (!effective.Has(amx->features)) {
+      std::printf("not requested (%s)\n", effective.Has(amx_bits)
+                                              ? "the CPU lacks AVX-512 VNNI"
+                                              : "the CPU lacks AMX");
+    } else if (qgemm::IsaUsable(*amx, effective, &why)) {
+      std::printf("granted (arch_prctl ARCH_REQ_XCOMP_PERM)\n");
+    } else {
+      std::printf("refused (%s)\n", why.c_str());
+    }
+  }
   if (default_isa == nullptr) {
     std::printf("\nDefault ISA: none: %s\n", why_default.c_str());
     return 1;

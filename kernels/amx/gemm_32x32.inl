@@ -1,0 +1,399 @@
+// AMX-INT8 32x32 micro-kernel: TDPBUSD on tiles, the AVX-512 VNNI table's
+// packed B and output stage, and its 8x32 kernels for tiles of few rows.
+//
+// This body is written once and compiled twice:
+//   kernels/amx/gemm_32x32.cc        natively (-mamx-tile -mamx-int8 and the
+//                                    AVX-512 flags of kernels/avx512vnni/)
+//   tests/emulated/amx_model.cc      against a C++ model of the tile
+//                                    instructions (tests/emulated/
+//                                    amx_tile_model.h) and SIMDe's AVX-512,
+//                                    so it runs on any AVX2 CPU
+// The includer provides the intrinsics (<immintrin.h> with the AMX
+// _tile_* macros, or SIMDe and the model) and defines
+//   QGEMM_AMX_NAMESPACE        the namespace of the KernelTable kTable
+//   QGEMM_AMX_ISA_NAME         its isa string
+//   QGEMM_AMX_ENABLE           its enable hook (the native build asks Linux
+//                              for the tile state; the model needs nothing)
+//   QGEMM_AVX512VNNI_NAMESPACE the namespace of the (unregistered) copy of
+//                              the avx512vnni table this includes
+// and everything else lives in an anonymous namespace (docs/design.md,
+// "Building per-ISA code").
+//
+// Why TDPBUSD on b XOR 0x80 rather than TDPBUUD on b. Both are exact (the
+// products and their int32 sums wrap the same way, see below). TDPBUSD lets
+// this table be the avx512vnni table with a tile loop added: AMX's B tile is
+// VNNI-4 (each 64-byte tile row holds 16 columns x 4 depths), which is
+// exactly one 64-byte half of a k-group of the avx512vnni packed B, and
+// TILELOADD takes a stride: a 32-column avx512vnni panel loads as two B
+// tiles, stride 128 bytes. So the B packing (and its column sums), the
+// offset identities with ob = 128, the 512-bit output stage and the 8x32
+// kernels for short tiles are all the avx512vnni ones, compiled in here from
+// kernels/avx512vnni/gemm_8x32.inl: a short tile runs the VNNI kernel on the
+// very same B panel, with no second packing. TDPBUUD would need its own B
+// layout (b unflipped, ob = 0) and so its own packing and VNNI kernels; it
+// buys nothing in exactness and, per Intel's tables, TDPBUSD and TDPBUUD
+// have the same throughput (one per 16 cycles on Sapphire Rapids). Not
+// measured here (this was written on a CPU without AMX).
+//
+// Tiles (palette 1, every tile configured as 16 rows x 64 bytes, once per
+// task by thread_begin; TILERELEASE in thread_end):
+//
+//                          B tile 6: cols 0..15   B tile 7: cols 16..31
+//                          16 k-quads x 64 B      16 k-quads x 64 B
+//                          (panel + 2048 s,       (panel + 2048 s + 64,
+//                           stride 128)            stride 128)
+//   A tile 4: rows 0..15   C tile 0               C tile 1
+//     64 depths, stride    rows 0..15 x 0..15     rows 0..15 x 16..31
+//   A tile 5: rows 16..31  C tile 2               C tile 3
+//                          rows 16..31 x 0..15    rows 16..31 x 16..31
+//
+//   One depth step s (64 depths): load A4, B6; C0 += A4.B6; load B7;
+//   C1 += A4.B7; load A5; C2 += A5.B6; C3 += A5.B7 (TDPBUSD, int32 per
+//   element: the sum over 64 depths of u8 a * s8 b'). Tiles that hold only
+//   padding rows or columns (m_eff <= 16: A5, C2, C3; n_eff <= 16: B7, C1, C3)
+//   are left out by the instantiation for that edge.
+//
+// Packed layout (KR = 4, k_padded = K rounded up to 4, kp64 = k_padded
+// rounded up to 64):
+//   A panel: 32 rows of kp64 bytes, row i at i * kp64, plain row-major:
+//            a tile is 16 rows read with stride kp64. Depth past K and rows
+//            past m_eff are zero. Row sums of the original bytes.
+//   B panel: the avx512vnni layout (32 columns, k-group g = 128 bytes, the
+//            quad of column j at 128 g + 4 j, b' = b XOR 0x80 = b - 128).
+//            Depth step s is the 2048 bytes from 2048 s on.
+// The last depth step of a K that is not a multiple of 64 has fewer than 16
+// k-groups in the panel: reading 16 tile rows there would run past the
+// panel (and past the buffer for the last one), so those groups are copied
+// into a zeroed 2 KiB buffer on the stack and the step loads from it. A is
+// zero at those depths anyway, so the zeros in B change nothing; they only
+// keep the read inside the buffer and defined. One tile configuration
+// serves every K.
+//
+// Why the result is exact (modulo 2^32, docs/design.md "Accumulation"):
+//  1. b XOR 0x80 read as int8 is b - 128 (see gemm_8x32.inl), so B holds
+//     b' = b - ob, ob = b_packed_offset = 128.
+//  2. TDPBUSD multiplies u8 a by s8 b', adds each group of 4 products and
+//     then the sum to the int32 element, all with 32-bit wrap-around and no
+//     saturation (Intel SDM, TDPBUSD: DPBD; |four products| <= 4 * 255 *
+//     128 < 2^31). So C = sum_k a[i][k] b'[k][j] (mod 2^32), like VPDPBUSD.
+//  3. Depth padding: a = 0 there (packed A; the B tail buffer is zeroed),
+//     so its products are 0. Rows and columns past m_eff / n_eff are
+//     computed and never stored.
+//  4. row_offset + col_offset complete the sum as in gemm_8x32.inl; the
+//     output stage is its RequantizeRow16 / NarrowRowPair, byte for byte.
+//
+// Memory ordering: GCC's _tile_loadd and _tile_loadconfig asm statements
+// name only the base address (no "memory" clobber), so the compiler may
+// sink ordinary stores to a buffer past a tile load of it: a compiler
+// barrier sits between every such store and the load (the B tail buffer,
+// the tile configuration). _tile_stored has the clobber, so the int32
+// block it writes is read back after it.
+//
+// Short tiles: a tile of m_eff <= kVnniMaxRows rows runs the 8x32 VNNI
+// kernel on the same panels (A read with stride kp64, TileArgs::a_stride):
+// a TDPBUSD costs about 16 cycles whatever the rows, so for a few rows the
+// VNNI loop is at least as fast and skips the tile store and reload. The
+// threshold is an estimate from published throughputs, not a measurement.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/avx512vnni/gemm_8x32.inl"
+
+namespace qgemm {
+namespace {
+
+constexpr size_t kAmxMR = 32;
+constexpr size_t kAmxNR = 32;
+constexpr size_t kStepDepth = 64;                           // depths per step
+constexpr size_t kStepGroups = kStepDepth / kKR;            // 16 k-groups
+constexpr size_t kBStepBytes = kStepGroups * kBGroupBytes;  // 2048
+constexpr size_t kVnniMaxRows = 4;
+static_assert(kNR == kAmxNR, "B panels are the avx512vnni panels");
+
+size_t StepStride(size_t k_padded) {
+  return (k_padded + kStepDepth - 1) / kStepDepth * kStepDepth;
+}
+
+size_t AmxAPanelBytes(size_t k_padded) { return kAmxMR * StepStride(k_padded); }
+
+// ---- Tile configuration (the per-thread hooks) ------------------------------
+
+// The 64-byte LDTILECFG operand (Intel SDM, "TILECFG").
+struct alignas(64) TileConfig {
+  uint8_t palette;
+  uint8_t start_row;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+static_assert(sizeof(TileConfig) == 64, "LDTILECFG reads 64 bytes");
+
+void ConfigureTiles() {
+  TileConfig config;
+  std::memset(&config, 0, sizeof config);
+  config.palette = 1;
+  for (int t = 0; t < 8; ++t) {
+    config.rows[t] = 16;
+    config.colsb[t] = 64;
+  }
+  asm volatile("" ::: "memory");  // the stores above, before LDTILECFG
+  _tile_loadconfig(&config);
+}
+
+void ReleaseTiles() { _tile_release(); }
+
+// ---- Packing ----------------------------------------------------------------
+
+// Copies rows [0, m_eff) of A into the 32-row panel, zero past k and below
+// m_eff, and sums them with VPDPBUSD against ones (exact, wrapping like
+// the uint32 sums of the contract).
+void AmxPackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
+              size_t lda, void* panel_v, int32_t* row_sums) {
+  auto* panel = static_cast<uint8_t*>(panel_v);
+  const size_t stride = StepStride((k + kKR - 1) / kKR * kKR);
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (size_t i = 0; i < kAmxMR; ++i) {
+    uint8_t* out = panel + i * stride;
+    if (i >= m_eff) {
+      std::memset(out, 0, stride);
+      row_sums[i] = 0;
+      continue;
+    }
+    const uint8_t* row = a + i * lda;
+    __m512i sum = _mm512_setzero_si512();
+    for (size_t p = 0; p < stride; p += kStepDepth) {
+      const size_t bytes = p >= k ? 0 : (k - p < 64 ? k - p : 64);
+      const __mmask64 mask =
+          bytes == 64 ? ~__mmask64{0} : (__mmask64{1} << bytes) - 1;
+      const __m512i v = _mm512_maskz_loadu_epi8(mask, row + p);
+      _mm512_storeu_si512(out + p, v);
+      sum = _mm512_dpbusd_epi32(sum, v, ones);
+    }
+    const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(sum),
+                                       _mm512_extracti64x4_epi64(sum, 1));
+    __m128i q = _mm_add_epi32(_mm256_castsi256_si128(h),
+                              _mm256_extracti128_si256(h, 1));
+    q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4E));
+    q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0xB1));
+    row_sums[i] = _mm_cvtsi128_si32(q);
+  }
+}
+
+// ---- The tile loop ----------------------------------------------------------
+
+// The int32 sums of the tile (before the offsets) in acc, rows 0..15 or
+// 0..31 (kRowTiles) and columns 0..15 or 0..31 (kColTiles); row i at
+// acc + 32 i.
+template <int kRowTiles, int kColTiles>
+void TileLoop(const TileArgs& t, int32_t* acc) {
+  const auto* a = static_cast<const uint8_t*>(t.a_panel);
+  const auto* b = static_cast<const uint8_t*>(t.b_panel);
+  const size_t stride = StepStride(t.k_padded);
+  const size_t a_half = 16 * stride;
+  const size_t groups = t.k_padded / kKR;
+  const size_t full_steps = groups / kStepGroups;
+  const size_t tail_groups = groups % kStepGroups;
+  _tile_zero(0);
+  if constexpr (kColTiles > 1) _tile_zero(1);
+  if constexpr (kRowTiles > 1) {
+    _tile_zero(2);
+    if constexpr (kColTiles > 1) _tile_zero(3);
+  }
+  alignas(64) uint8_t b_tail[kBStepBytes];
+  for (size_t s = 0; s <= full_steps; ++s) {
+    const uint8_t* bs = b + s * kBStepBytes;
+    if (s == full_steps) {
+      if (tail_groups == 0) break;
+      std::memcpy(b_tail, bs, tail_groups * kBGroupBytes);
+      std::memset(b_tail + tail_groups * kBGroupBytes, 0,
+                  kBStepBytes - tail_groups * kBGroupBytes);
+      asm volatile("" ::: "memory");  // the copy, before the tile loads
+      bs = b_tail;
+    }
+    // Each load just before the first TDP that needs it, so that a TDP
+    // waits only on loads issued before it and the next step's load of a
+    // tile register waits only for the TDPs that read it (tile registers
+    // are not renamed).
+    const uint8_t* as = a + s * kStepDepth;
+    _tile_loadd(4, as, stride);
+    _tile_loadd(6, bs, kBGroupBytes);
+    _tile_dpbusd(0, 4, 6);
+    if constexpr (kColTiles > 1) {
+      _tile_loadd(7, bs + 64, kBGroupBytes);
+      _tile_dpbusd(1, 4, 7);
+    }
+    if constexpr (kRowTiles > 1) {
+      _tile_loadd(5, as + a_half, stride);
+      _tile_dpbusd(2, 5, 6);
+      if constexpr (kColTiles > 1) _tile_dpbusd(3, 5, 7);
+    }
+  }
+  constexpr size_t kRowBytes = kAmxNR * sizeof(int32_t);  // 128
+  _tile_stored(0, acc, kRowBytes);
+  if constexpr (kColTiles > 1) _tile_stored(1, acc + 16, kRowBytes);
+  if constexpr (kRowTiles > 1) {
+    _tile_stored(2, acc + 16 * kAmxNR, kRowBytes);
+    if constexpr (kColTiles > 1) {
+      _tile_stored(3, acc + 16 * kAmxNR + 16, kRowBytes);
+    }
+  }
+  asm volatile("" ::: "memory");  // (the model's stores too) before reads
+}
+
+// Row i's 16-column vector v with the offsets added (wrapping).
+inline __m512i OffsetRow(const TileArgs& t, const int32_t* acc, size_t i,
+                         int v) {
+  const __m512i sums = _mm512_load_si512(acc + i * kAmxNR + 16 * v);
+  const __m512i col = _mm512_loadu_si512(t.cols.col_offset + 16 * v);
+  const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
+  return _mm512_add_epi32(sums, _mm512_add_epi32(row, col));
+}
+
+template <int kVecs, bool kLeftShift>
+void AmxStoreU8(const TileArgs& t, const int32_t* acc,
+                const OutputParams16 (&params)[2]) {
+  auto* c = static_cast<uint8_t*>(t.c);
+  const ClampParams clamp = LoadClampParams(*t.clamp);
+  const size_t n_eff = t.n_eff;
+  const __mmask32 mask =
+      static_cast<__mmask32>(n_eff >= 32 ? 0xFFFFFFFFu : (1u << n_eff) - 1u);
+  const __m512i unused = _mm512_setzero_si512();  // lanes never stored
+  for (size_t i = 0; i < t.m_eff; i += 2) {
+    const bool pair = i + 1 < t.m_eff;
+    const __m512i x0 =
+        RequantizeRow16<kLeftShift>(OffsetRow(t, acc, i, 0), params[0]);
+    __m512i x1 = unused, y0 = unused, y1 = unused;
+    if constexpr (kVecs > 1) {
+      x1 = RequantizeRow16<kLeftShift>(OffsetRow(t, acc, i, 1), params[1]);
+    }
+    if (pair) {
+      y0 = RequantizeRow16<kLeftShift>(OffsetRow(t, acc, i + 1, 0), params[0]);
+      if constexpr (kVecs > 1) {
+        y1 =
+            RequantizeRow16<kLeftShift>(OffsetRow(t, acc, i + 1, 1), params[1]);
+      }
+    }
+    const __m512i bytes = NarrowRowPair(x0, x1, y0, y1, clamp);
+    uint8_t* row = c + i * t.ldc;
+    _mm256_mask_storeu_epi8(row, mask, _mm512_castsi512_si256(bytes));
+    if (pair) {
+      _mm256_mask_storeu_epi8(row + t.ldc, mask,
+                              _mm512_extracti64x4_epi64(bytes, 1));
+    }
+  }
+}
+
+template <int kRowTiles, int kColTiles>
+void AmxU8Tile(const TileArgs* t) {
+  alignas(64) int32_t acc[kAmxMR * kAmxNR];
+  TileLoop<kRowTiles, kColTiles>(*t, acc);
+  OutputParams16 params[2];
+  __m512i any_left_shift = _mm512_setzero_si512();
+  for (int v = 0; v < kColTiles; ++v) {
+    params[v] = LoadOutputParams(*t, v);
+    any_left_shift = _mm512_or_si512(any_left_shift, params[v].left_shift);
+  }
+  if (kColTiles == 1) params[1] = params[0];  // never used
+  if (_mm512_test_epi32_mask(any_left_shift, any_left_shift) != 0) {
+    AmxStoreU8<kColTiles, true>(*t, acc, params);
+  } else {
+    AmxStoreU8<kColTiles, false>(*t, acc, params);
+  }
+}
+
+template <int kRowTiles, int kColTiles>
+void AmxS32Tile(const TileArgs* t) {
+  alignas(64) int32_t acc[kAmxMR * kAmxNR];
+  TileLoop<kRowTiles, kColTiles>(*t, acc);
+  auto* c = static_cast<int32_t*>(t->c);
+  for (size_t i = 0; i < t->m_eff; ++i) {
+    for (int v = 0; v < kColTiles; ++v) {
+      _mm512_mask_storeu_epi32(c + i * t->ldc + 16 * v, LaneMask(t->n_eff, v),
+                               OffsetRow(*t, acc, i, v));
+    }
+  }
+}
+
+// fmaf((float) acc, scale[j], bias_f[j]) as in gemm_8x32.inl.
+template <int kRowTiles, int kColTiles>
+void AmxF32Tile(const TileArgs* t) {
+  alignas(64) int32_t acc[kAmxMR * kAmxNR];
+  TileLoop<kRowTiles, kColTiles>(*t, acc);
+  auto* c = static_cast<float*>(t->c);
+  for (int v = 0; v < kColTiles; ++v) {
+    const __m512 scale = _mm512_loadu_ps(t->cols.scale + 16 * v);
+    const __m512 bias = _mm512_loadu_ps(t->cols.bias_f + 16 * v);
+    const __mmask16 mask = LaneMask(t->n_eff, v);
+    for (size_t i = 0; i < t->m_eff; ++i) {
+      const __m512 y = _mm512_fmadd_ps(
+          _mm512_cvtepi32_ps(OffsetRow(*t, acc, i, v)), scale, bias);
+      _mm512_mask_storeu_ps(c + i * t->ldc + 16 * v, mask, y);
+    }
+  }
+}
+
+// A short tile: the VNNI 8x32 kernel reads the packed A panel in place (its
+// rows are kp64 apart), on the same B panel.
+inline TileArgs AsVnniTile(const TileArgs& t) {
+  TileArgs v = t;
+  v.a_stride = StepStride(t.k_padded);
+  return v;
+}
+
+// [row tiles - 1][column tiles - 1]
+constexpr GemmTileFn kAmxU8[2][2] = {{AmxU8Tile<1, 1>, AmxU8Tile<1, 2>},
+                                     {AmxU8Tile<2, 1>, AmxU8Tile<2, 2>}};
+constexpr GemmTileFn kAmxS32[2][2] = {{AmxS32Tile<1, 1>, AmxS32Tile<1, 2>},
+                                      {AmxS32Tile<2, 1>, AmxS32Tile<2, 2>}};
+constexpr GemmTileFn kAmxF32[2][2] = {{AmxF32Tile<1, 1>, AmxF32Tile<1, 2>},
+                                      {AmxF32Tile<2, 1>, AmxF32Tile<2, 2>}};
+
+inline void RunAmxTile(const GemmTileFn (&kernels)[2][2], GemmTileFn vnni,
+                       const TileArgs* t) {
+  if (t->m_eff <= kVnniMaxRows && t->k_padded != 0) {
+    const TileArgs v = AsVnniTile(*t);
+    vnni(&v);
+    return;
+  }
+  kernels[t->m_eff > 16][t->n_eff > 16](t);
+}
+
+void AmxGemmU8(const TileArgs* t) { RunAmxTile(kAmxU8, GemmU8, t); }
+void AmxGemmS32(const TileArgs* t) { RunAmxTile(kAmxS32, GemmS32, t); }
+void AmxGemmF32(const TileArgs* t) { RunAmxTile(kAmxF32, GemmF32, t); }
+
+}  // namespace
+
+namespace QGEMM_AMX_NAMESPACE {
+extern const KernelTable kTable;
+const KernelTable kTable = {
+    QGEMM_AMX_ISA_NAME,
+    // The bytes of an avx512vnni packed B, but its own format: the registry
+    // gives every ISA its own (CheckKernelTable), and the native and model
+    // builds share this one.
+    /*packing_format=*/0xA3A8B432u,
+    kAmxMR,
+    kAmxNR,
+    kKR,
+    AmxAPanelBytes,
+    BPanelBytes,
+    /*choose_variant=*/nullptr,
+    AmxPackA,
+    PackB,
+    /*b_packed_offset=*/{kBPackedOffset, 0},
+    /*gemm_u8=*/{AmxGemmU8, nullptr},
+    /*gemm_s32=*/{AmxGemmS32, nullptr},
+    /*gemm_f32=*/{AmxGemmF32, nullptr},
+    // GEMV is bound by memory: AVX2's kernel, as in the avx512vnni table.
+    /*dot_rows_kn=*/avx2::DotRowsKN,
+    /*dot_rows_nr=*/avx2::kDotRowsNR,
+    /*enable=*/QGEMM_AMX_ENABLE,
+    /*thread_begin=*/ConfigureTiles,
+    /*thread_end=*/ReleaseTiles,
+    /*sum_a_rows=*/nullptr,
+};
+}  // namespace QGEMM_AMX_NAMESPACE
+
+}  // namespace qgemm
