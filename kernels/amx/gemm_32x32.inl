@@ -157,7 +157,11 @@ void AmxPackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
   for (size_t i = 0; i < kAmxMR; ++i) {
     uint8_t* out = panel + i * stride;
     if (i >= m_eff) {
-      std::memset(out, 0, stride);
+      // A panel of up to kVnniMaxRows rows only ever meets the VNNI kernel
+      // instantiated for exactly m_eff rows (RunAmxTile), which reads no
+      // other row: a GEMV then copies one row, not 32 (128 KiB of zeros per
+      // call at K = 4096).
+      if (m_eff > kVnniMaxRows) std::memset(out, 0, stride);
       row_sums[i] = 0;
       continue;
     }
@@ -386,9 +390,9 @@ const KernelTable kTable = {
     /*gemm_u8=*/{AmxGemmU8, nullptr},
     /*gemm_s32=*/{AmxGemmS32, nullptr},
     /*gemm_f32=*/{AmxGemmF32, nullptr},
-    // GEMV is bound by memory: AVX2's kernel, as in the avx512vnni table.
-    /*dot_rows_kn=*/avx2::DotRowsKN,
-    /*dot_rows_nr=*/avx2::kDotRowsNR,
+    // Unpacked GEMV: the avx512vnni table's VPDPBUSD dot-rows kernel.
+    /*dot_rows_kn=*/DotRowsKN,
+    /*dot_rows_nr=*/kDotRowsNR,
     /*enable=*/QGEMM_AMX_ENABLE,
     /*thread_begin=*/ConfigureTiles,
     /*thread_end=*/ReleaseTiles,
