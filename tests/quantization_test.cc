@@ -697,7 +697,11 @@ TfNudged TfNudge(float min, float max, int quant_min, int quant_max) {
   t.inv_scale = (quant_max_float - quant_min_float) / (max - min);
   const float zero_point_from_min = quant_min_float - min / t.scale;
   uint16_t nudged_zero_point;
-  if (zero_point_from_min < quant_min_float) {
+  if (std::isnan(zero_point_from_min)) {
+    // min == max: TensorFlow's float-to-uint16 cast of NaN is undefined
+    // (UBSan stops there); such a range is refused below anyway.
+    nudged_zero_point = 0;
+  } else if (zero_point_from_min < quant_min_float) {
     nudged_zero_point = static_cast<uint16_t>(quant_min);
   } else if (zero_point_from_min > quant_max_float) {
     nudged_zero_point = static_cast<uint16_t>(quant_max);
