@@ -26,6 +26,9 @@
 // Every shape with M <= 4 also gets a read_loop row: a plain read of its
 // packed weights' bytes (read_loop_rows.cc).
 //
+// --warmup=S (default 0.5): seconds of the widest peak loop before the first
+// row, so that the core's clock has settled when timing starts.
+//
 // Unless given, --benchmark_min_time=0.05 keeps a full run short; add
 // --benchmark_repetitions=5 --benchmark_report_aggregates_only=true for
 // medians (tools/qgemm-bench --repetitions 5 does).
@@ -68,6 +71,8 @@ int Main(int argc, char** argv) {
   }
   std::string shape_set = "default";
   if (const char* env = std::getenv("QGEMM_BENCH_SHAPES")) shape_set = env;
+  double warmup_seconds = 0.5;
+  bool listing = false;
   std::vector<char*> args;
   static char default_min_time[] = "--benchmark_min_time=0.05";
   args.push_back(argv[0]);
@@ -88,6 +93,13 @@ int Main(int argc, char** argv) {
     if (std::strncmp(argv[i], "--shapes=", 9) == 0) {
       shape_set = argv[i] + 9;
       continue;
+    }
+    if (std::strncmp(argv[i], "--warmup=", 9) == 0) {
+      warmup_seconds = std::atof(argv[i] + 9);
+      continue;
+    }
+    if (std::strncmp(argv[i], "--benchmark_list_tests", 22) == 0) {
+      listing = std::strcmp(argv[i], "--benchmark_list_tests=false") != 0;
     }
     args.push_back(argv[i]);
   }
@@ -188,6 +200,7 @@ int Main(int argc, char** argv) {
   int args_count = static_cast<int>(args.size());
   benchmark::Initialize(&args_count, args.data());
   if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
+  if (!listing && warmup_seconds > 0) WarmUpCpu(warmup_seconds);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -4,6 +4,7 @@
 // peak_exact_avxvnni, and where qgemm runs amx (AMX, and Linux granted
 // the tile state), peak_exact_amx; measured in the same run as the GEMMs so
 // that ratios to them are fair on a noisy machine.
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -96,6 +97,31 @@ void RegisterPeaks() {
     st.SetLabel("vpmaddubsw + vpmaddwd + vpaddd, 10 accumulators (saturates)");
   })->Apply(TimeRow);
 #endif
+}
+
+// Runs the widest peak loop this CPU has for `seconds` of wall time. The
+// first rows of a run otherwise meet a core still raising its clock (seen on
+// a 2-core Zen 5 VM: peak_exact_avx512vnni at 700-740 GOP/s as the first
+// row of a run, 881 with a second of work before it), and the peak row,
+// registered first, then reads lower than the GEMMs it is the ceiling of.
+void WarmUpCpu(double seconds) {
+  using Clock = std::chrono::steady_clock;
+  const auto end =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(seconds));
+  int32_t sink = 0;
+  while (Clock::now() < end) {
+#if defined(QGEMM_BENCH_HAVE_PEAK_AVX2)
+    if (__builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vnni")) {
+      sink += PeakExactAvx512Vnni();
+    } else if (__builtin_cpu_supports("avx2")) {
+      sink += PeakExactAvx2();
+    }
+#endif
+    benchmark::DoNotOptimize(sink);
+  }
 }
 
 }  // namespace qgemm_bench

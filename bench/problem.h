@@ -120,6 +120,8 @@ void RegisterXnnpack(const Shape& s, Data d);
 void RegisterOnednn(const Shape& s, Data d);
 void RegisterOpenblas(const Shape& s, Data d);
 void RegisterPeaks();
+// Keeps the core busy for `seconds` before the first row (see peak_rows.cc).
+void WarmUpCpu(double seconds);
 // A plain read of the packed weights' bytes, for shapes with M <= 4.
 void RegisterReadLoop(const Shape& s, Data d);
 // Libraries that need process-wide thread settings (OpenMP, OpenBLAS).
