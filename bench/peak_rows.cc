@@ -106,9 +106,8 @@ void RegisterPeaks() {
 // registered first, then reads lower than the GEMMs it is the ceiling of.
 void WarmUpCpu(double seconds) {
   using Clock = std::chrono::steady_clock;
-  const auto end =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(seconds));
+  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(seconds));
   int32_t sink = 0;
   while (Clock::now() < end) {
 #if defined(QGEMM_BENCH_HAVE_PEAK_AVX2)

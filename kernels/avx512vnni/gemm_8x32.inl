@@ -343,7 +343,7 @@ inline void AddTileOffsets(const TileArgs& t, __m512i (&acc)[kRows][kVecs]) {
 }
 
 // kRows (1..8) rows of A against kVecs (1 or 2) 16-column vectors of B over
-// the whole depth, then the row and column offsets: acc holds the exact
+// the whole depth, plus the row and column offsets: acc holds the exact
 // int32 (wrapped) sums of the tile.
 //
 // The accumulators are named variables, not an array: GCC 12 scalarizes an
@@ -362,6 +362,12 @@ inline void AddTileOffsets(const TileArgs& t, __m512i (&acc)[kRows][kVecs]) {
     acc##i##0 = _mm512_dpbusd_epi32(acc##i##0, av, b0);           \
     if constexpr (kVecs > 1)                                      \
       acc##i##1 = _mm512_dpbusd_epi32(acc##i##1, av, b1);         \
+  }
+#define QGEMM_VNNI_INIT(i)                                            \
+  if constexpr (kRows > (i)) {                                        \
+    const __m512i row = _mm512_set1_epi32(t.row_offset[(i)]);         \
+    acc##i##0 = _mm512_add_epi32(row, col0);                          \
+    if constexpr (kVecs > 1) acc##i##1 = _mm512_add_epi32(row, col1); \
   }
 #define QGEMM_VNNI_SAVE(i)                                    \
   if constexpr (kRows > (i)) {                                \
@@ -382,6 +388,19 @@ inline void AccumulateTileFrom(const TileArgs& t,
   __m512i acc20 = zero, acc21 = zero, acc30 = zero, acc31 = zero;
   __m512i acc40 = zero, acc41 = zero, acc50 = zero, acc51 = zero;
   __m512i acc60 = zero, acc61 = zero, acc70 = zero, acc71 = zero;
+  // The accumulators start at row_offset[i] + col_offset[j] (the sums
+  // wrap, so adding the offsets first or last gives the same int32).
+  const __m512i col0 = _mm512_loadu_si512(t.cols.col_offset);
+  __m512i col1 = zero;
+  if constexpr (kVecs > 1) col1 = _mm512_loadu_si512(t.cols.col_offset + 16);
+  QGEMM_VNNI_INIT(0)
+  QGEMM_VNNI_INIT(1)
+  QGEMM_VNNI_INIT(2)
+  QGEMM_VNNI_INIT(3)
+  QGEMM_VNNI_INIT(4)
+  QGEMM_VNNI_INIT(5)
+  QGEMM_VNNI_INIT(6)
+  QGEMM_VNNI_INIT(7)
   const size_t groups = t.k_padded / kKR;
   for (size_t g = 0; g < groups; ++g) {
     const __m512i b0 = _mm512_loadu_si512(b);
@@ -406,8 +425,8 @@ inline void AccumulateTileFrom(const TileArgs& t,
   QGEMM_VNNI_SAVE(5)
   QGEMM_VNNI_SAVE(6)
   QGEMM_VNNI_SAVE(7)
-  AddTileOffsets<kRows, kVecs>(t, acc);
 }
+#undef QGEMM_VNNI_INIT
 #undef QGEMM_VNNI_ROW
 #undef QGEMM_VNNI_SAVE
 
@@ -523,17 +542,51 @@ inline __mmask16 LaneMask(size_t n_eff, int v) {
   return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
 }
 
-// The per-column parameters of 16 columns and the per-call constants.
+// The per-column parameters of 16 columns, in the form the output stage
+// uses them: the left shift as given, and steps 2-3 as one rounding of the
+// int64 product in each 64-bit lane (see RequantizeRow16), split into the
+// even columns 0, 2, .. 14 (the low dword of each 64-bit lane) and the odd
+// ones (the high dword, moved down).
 struct OutputParams16 {
-  __m512i multiplier, left_shift, right_shift;
+  __m512i left_shift;                       // 16 x int32
+  __m512i multiplier_even, multiplier_odd;  // M0 in the low dword of a qword
+  __m512i shift_even, shift_odd;            // 31 + e, int64
+  __m512i round_even, round_odd;            // 2^30 + [e > 0] 2^(30 + e)
+  __mmask8 shifts_even, shifts_odd;         // lanes with e > 0
 };
 
 inline OutputParams16 LoadOutputParams(const TileArgs& t, int v) {
   OutputParams16 p;
-  p.multiplier = _mm512_loadu_si512(t.cols.multiplier + 16 * v);
   p.left_shift = _mm512_loadu_si512(t.cols.left_shift + 16 * v);
-  p.right_shift = _mm512_loadu_si512(t.cols.right_shift + 16 * v);
+  const __m512i multiplier = _mm512_loadu_si512(t.cols.multiplier + 16 * v);
+  const __m512i right_shift = _mm512_loadu_si512(t.cols.right_shift + 16 * v);
+  p.multiplier_even = multiplier;  // VPMULDQ reads the low dword only
+  p.multiplier_odd = _mm512_srli_epi64(multiplier, 32);
+  const __m512i e_even =
+      _mm512_and_si512(right_shift, _mm512_set1_epi64(int64_t{0xFFFFFFFF}));
+  const __m512i e_odd = _mm512_srli_epi64(right_shift, 32);
+  const __m512i bias = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i thirty_one = _mm512_set1_epi64(31);
+  p.shift_even = _mm512_add_epi64(e_even, thirty_one);
+  p.shift_odd = _mm512_add_epi64(e_odd, thirty_one);
+  p.shifts_even = _mm512_test_epi64_mask(e_even, e_even);
+  p.shifts_odd = _mm512_test_epi64_mask(e_odd, e_odd);
+  p.round_even = _mm512_mask_add_epi64(bias, p.shifts_even, bias,
+                                       _mm512_sllv_epi64(bias, e_even));
+  p.round_odd = _mm512_mask_add_epi64(bias, p.shifts_odd, bias,
+                                      _mm512_sllv_epi64(bias, e_odd));
   return p;
+}
+
+// Steps 2-3 on the 8 products of one parity: floor((p + round - c) / 2^s)
+// with c = 2^31 where the lane shifts and p < -2^30 (else 0), s = 31 + e.
+inline __m512i RoundProducts8(__m512i product, __m512i round, __m512i shift,
+                              __mmask8 shifts) {
+  const __mmask8 below = _mm512_mask_cmpgt_epi64_mask(
+      shifts, _mm512_set1_epi64(-(int64_t{1} << 30)), product);
+  __m512i q = _mm512_add_epi64(product, round);
+  q = _mm512_mask_sub_epi64(q, below, q, _mm512_set1_epi64(int64_t{1} << 31));
+  return _mm512_srav_epi64(q, shift);
 }
 
 // Steps 1-3 of the output stage (docs/design.md) on 16 lanes: the int32 before
@@ -559,41 +612,37 @@ inline __m512i RequantizeRow16(__m512i x, const OutputParams16& p) {
   // 2. SRDHM(x, M0) = trunc((p + nudge) / 2^31), p = x * M0 exact in int64.
   //    For p >= 0 that is floor((p + 2^30) / 2^31); for p < 0,
   //    trunc((p + 1 - 2^30) / 2^31) = floor((p + 1 - 2^30 + 2^31 - 1) / 2^31)
-  //    = floor((p + 2^30) / 2^31) as well. So: bits 31..62 of p + 2^30
-  //    (|p| <= 2^62, no int64 overflow). The result fits int32 except for
-  //    x = M0 = INT32_MIN, which cannot occur: the API guarantees M0 in
-  //    [0, 2^31 - 1] (docs/design.md, "Output stage"). VPMULDQ multiplies
-  //    the even lanes; the odd lanes are shifted down into even position
-  //    first.
-  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
-  const __m512i p_even =
-      _mm512_add_epi64(_mm512_mul_epi32(x, p.multiplier), nudge);
+  //    = floor((p + 2^30) / 2^31) as well. So r = floor(y / 2^31) with
+  //    y = p + 2^30. (r fits int32 except for x = M0 = INT32_MIN, which
+  //    cannot occur: the API guarantees M0 in [0, 2^31 - 1], docs/design.md
+  //    "Output stage".)
+  // 3. RDBPOT(r, e), e in [0, 31], as gemmlowp: mask = 2^e - 1,
+  //    rem = r & mask, threshold = (mask >> 1) + (r < 0), result =
+  //    (r >> e) + (rem > threshold). For e = 0 that is r. For e >= 1 it is
+  //    floor((r + c) / 2^e) with c = 2^(e-1) - [r < 0]: r >> e is
+  //    floor(r / 2^e), and since 0 <= rem + c < 2^(e+1), adding c carries
+  //    one more iff rem + c >= 2^e, i.e. rem >= 2^(e-1) + [r < 0], i.e.
+  //    rem > threshold.
+  // Both at once: floor((floor(y / 2^31) + c) / 2^e) = floor((y + c 2^31) /
+  // 2^(31+e)) for any integer c, and r < 0 iff y < 0 iff p < -2^30. So
+  //   result = floor((p + 2^30 + 2^(30+e) - [p < -2^30] 2^31) / 2^(31+e))
+  // for e >= 1, and floor((p + 2^30) / 2^31) for e = 0: one add, one
+  // masked subtract and one arithmetic shift per int64 lane
+  // (|p| < 2^62, so the sum stays within int64; the quotient is an int32).
+  // VPMULDQ multiplies the even dwords; the odd ones are moved down first,
+  // and their results moved back up into the odd dwords.
+  const __m512i p_even = _mm512_mul_epi32(x, p.multiplier_even);
   const __m512i p_odd =
-      _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32),
-                                        _mm512_srli_epi64(p.multiplier, 32)),
-                       nudge);
-  // Even lanes: bits 31..62 moved to bits 0..31; odd lanes: to bits 32..63.
-  x = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA),
-                              _mm512_srli_epi64(p_even, 31),
-                              _mm512_slli_epi64(p_odd, 1));
-
-  // 3. RDBPOT(x, e), e = right_shift in [0, 31], exactly as gemmlowp:
-  //    mask = 2^e - 1, rem = x & mask, threshold = (mask >> 1) + (x < 0),
-  //    result = (x >> e) + (rem > threshold). rem and threshold are both
-  //    non-negative, so the signed compare is the plain one. The mask is
-  //    all-ones >> (32 - e) (VPSRLVD gives 0 for a count of 32), not
-  //    (1 << e) - 1, whose e = 31 case wraps (undefined in SIMDe's portable
-  //    C, which the emulated build runs under UBSan).
-  const __m512i one = _mm512_set1_epi32(1);
-  const __m512i mask =
-      _mm512_srlv_epi32(_mm512_set1_epi32(-1),
-                        _mm512_sub_epi32(_mm512_set1_epi32(32), p.right_shift));
-  const __m512i rem = _mm512_and_si512(x, mask);
-  const __m512i threshold =
-      _mm512_add_epi32(_mm512_srli_epi32(mask, 1), _mm512_srli_epi32(x, 31));
-  const __mmask16 round_up = _mm512_cmpgt_epi32_mask(rem, threshold);
-  x = _mm512_srav_epi32(x, p.right_shift);
-  return _mm512_mask_add_epi32(x, round_up, x, one);
+      _mm512_mul_epi32(_mm512_srli_epi64(x, 32), p.multiplier_odd);
+  const __m512i even =
+      RoundProducts8(p_even, p.round_even, p.shift_even, p.shifts_even);
+  const __m512i odd =
+      RoundProducts8(p_odd, p.round_odd, p.shift_odd, p.shifts_odd);
+  // Odd dword 2l + 1 takes dword 2l of `odd`, the low half of its qword l.
+  const __m512i low_dwords =
+      _mm512_setr_epi32(0, 0, 2, 2, 4, 4, 6, 6, 8, 8, 10, 10, 12, 12, 14, 14);
+  return _mm512_mask_permutexvar_epi32(even, static_cast<__mmask16>(0xAAAA),
+                                       low_dwords, odd);
 }
 
 // Step 4, clamp(x + zc, cmin, cmax), for two rows of 32 columns at once:

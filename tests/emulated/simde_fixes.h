@@ -29,6 +29,22 @@ inline simde__m512i EmulatedSravEpi32(simde__m512i a, simde__m512i count) {
   return simde_mm512_inserti64x4(simde_mm512_castsi256_si512(lo), hi, 1);
 }
 
+// VPSRAVQ zmm: arithmetic right shift of int64 lanes by per-lane counts
+// (a count above 63 fills with the sign, as the instruction does). Written
+// on unsigned values, so no shift of a negative number is needed.
+inline simde__m512i EmulatedSravEpi64(simde__m512i a, simde__m512i count) {
+  uint64_t lanes[8], counts[8];
+  simde_mm512_storeu_si512(lanes, a);
+  simde_mm512_storeu_si512(counts, count);
+  for (int i = 0; i < 8; ++i) {
+    const uint64_t sign = lanes[i] >> 63 ? ~uint64_t{0} : 0;
+    const uint64_t c = counts[i] > 63 ? 63 : counts[i];
+    const uint64_t shifted = c == 0 ? lanes[i] : lanes[i] >> c;
+    lanes[i] = c == 0 ? shifted : shifted | (sign << (64 - c));
+  }
+  return simde_mm512_loadu_si512(lanes);
+}
+
 // VPMOVDB: 16 int32 lanes truncated to their low bytes.
 inline simde__m128i EmulatedCvtEpi32Epi8(simde__m512i a) {
   int32_t lanes[16];
@@ -136,6 +152,8 @@ inline void EmulatedMaskStoreuPs(void* p, simde__mmask16 k, simde__m512 a) {
 
 #undef _mm512_srav_epi32
 #define _mm512_srav_epi32(a, count) ::qgemm::EmulatedSravEpi32(a, count)
+#undef _mm512_srav_epi64
+#define _mm512_srav_epi64(a, count) ::qgemm::EmulatedSravEpi64(a, count)
 #undef _mm512_cvtepi32_epi8
 #define _mm512_cvtepi32_epi8(a) ::qgemm::EmulatedCvtEpi32Epi8(a)
 #undef _mm512_maskz_loadu_epi8
