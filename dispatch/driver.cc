@@ -471,13 +471,25 @@ void GemmBlockItem(void* state, size_t item, int owner, int slot) {
   args.clamp = &s.clamp;
   args.ldc = s.out.ldc;
   args.a_stride = s.a_in_place ? s.lda : 0;
+  // A read in place: the tiles of the block's last column panel fetch the
+  // same panels of the slot's next A block (if whole), which the next item
+  // sums first (sum_a_rows): that pass then reads L2, not memory (measured
+  // on 3136x64x576, avx512vnni: sum_a_rows 10% of the time before).
+  const size_t next_block = p_end - p_begin;
+  const size_t prefetch_rows_end =
+      std::min(rows.end, (s.m / mr)) * mr;  // whole panels of the slot
   for (size_t jp = jp_begin; jp < jp_end; ++jp) {
     const size_t j0 = jp * nr;
     args.b_panel = b_panels + (jp - base_panel) * s.b.panel_bytes;
     args.n_eff = std::min(nr, s.b.n - j0);
     args.cols = ColumnsFrom(cols, j0);
+    const bool prefetch_next = s.a_in_place && jp + 1 == jp_end;
     for (size_t p = p_begin; p < p_end; ++p) {
       const size_t i0 = p * mr;
+      const size_t next_i0 = (p + next_block) * mr;
+      args.a_prefetch = prefetch_next && next_i0 + mr <= prefetch_rows_end
+                            ? s.a + next_i0 * s.lda
+                            : nullptr;
       args.a_panel = s.a_in_place ? s.a + i0 * s.lda
                                   : a_block + (p - p_begin) * s.a_panel_bytes;
       args.row_offset = row_offset + (p - p_begin) * mr;

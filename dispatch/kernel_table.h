@@ -73,6 +73,10 @@ struct TileArgs {
   // a_panel is row 0 of the tile in A and row i starts a_stride bytes later;
   // only rows < m_eff are read.
   size_t a_stride = 0;
+  // With a_stride only, else null: MR rows of A (a_stride apart, K bytes
+  // each) that a later call will read, for the kernel to fetch into cache
+  // while it computes (prefetches; never read as data, never fault).
+  const uint8_t* a_prefetch = nullptr;
 };
 
 // A kernel variant is chosen once per B (KernelTable::choose_variant) and

@@ -402,7 +402,33 @@ inline void AccumulateTileFrom(const TileArgs& t,
   QGEMM_VNNI_INIT(6)
   QGEMM_VNNI_INIT(7)
   const size_t groups = t.k_padded / kKR;
+  // t.a_prefetch (in place only): one line of those rows every other
+  // k-group, row after row, into L2. Addresses are integers (the rows may
+  // lie past anything this call may form a pointer to).
+  uintptr_t fetch = 0, fetch_row = 0, fetch_row_end = 0;
+  size_t fetch_rows = 0;
+  if constexpr (kInPlace) {
+    if (t.a_prefetch != nullptr) {
+      fetch_row = reinterpret_cast<uintptr_t>(t.a_prefetch);
+      fetch = fetch_row & ~uintptr_t{63};
+      fetch_row_end = fetch_row + t.k_padded;
+      fetch_rows = kMR;
+    }
+  }
   for (size_t g = 0; g < groups; ++g) {
+    if constexpr (kInPlace) {
+      if ((g & 1) == 0 && fetch_rows != 0) {
+        // NOLINTNEXTLINE(performance-no-int-to-ptr)
+        _mm_prefetch(reinterpret_cast<const char*>(fetch), _MM_HINT_T1);
+        fetch += 64;
+        if (fetch >= fetch_row_end) {
+          fetch_row += stride;
+          fetch = fetch_row & ~uintptr_t{63};
+          fetch_row_end = fetch_row + t.k_padded;
+          --fetch_rows;
+        }
+      }
+    }
     const __m512i b0 = _mm512_loadu_si512(b);
     __m512i b1 = zero;
     if constexpr (kVecs > 1) b1 = _mm512_loadu_si512(b + 64);
