@@ -413,6 +413,13 @@ void PackABlock(const GemmState& s, WorkerScratch& w, size_t p_begin,
       continue;
     }
     const uint8_t* a_rows = s.a + i0 * s.lda;
+    if (s.a_in_place && s.row_sum_factor == 0) {
+      // zb equals the table's packed offset (128 on the VNNI tables: int8
+      // weights stored as uint8): the row sums' term vanishes, so A is not
+      // read here at all.
+      std::memset(offsets, 0, mr * sizeof(int32_t));
+      continue;
+    }
     if (s.a_in_place) {
       t.sum_a_rows(s.k, m_eff, a_rows, s.lda, offsets);
     } else {
