@@ -3,7 +3,11 @@
 // and unpacked (B k x n row-major, packed inside every call); and the best
 // ISA, packed, through a pthreadpool executor
 // (qgemm_context_create_with_executor), as an engine that owns its threads
-// calls it.
+// calls it. With --threads=N > 1, every SIMD ISA's packed row also gets a
+// twin on one thread (qgemm_<isa>_packed_1thread, wall time like the rest),
+// so that the scaling N threads / 1 is a ratio of two rows of one run (with
+// --benchmark_enable_random_interleaving, interleaved), not of two runs on a
+// machine whose load changes between them.
 #if defined(QGEMM_BENCH_HAVE_PTHREADPOOL)
 #include <pthreadpool.h>
 #endif
@@ -32,12 +36,12 @@ pthreadpool_t BenchPool() {
 #endif
 
 void RunQgemm(benchmark::State& state, const Shape& s, Data d,
-              const std::string& isa, bool packed, bool executor) {
+              const std::string& isa, bool packed, bool executor, int threads) {
   const Problem& p = GetProblem(s, d);
   qgemm_context* ctx = nullptr;
   qgemm_status created = QGEMM_UNSUPPORTED;
   if (!executor) {
-    created = qgemm_context_create(BenchThreads(), &ctx);
+    created = qgemm_context_create(threads, &ctx);
   } else {
 #if defined(QGEMM_BENCH_HAVE_PTHREADPOOL)
     created = qgemm_context_create_with_executor(
@@ -95,8 +99,17 @@ void RegisterQgemm(const Shape& s, Data d) {
       const std::string lib = "qgemm_" + isa + (packed ? "_packed" : "");
       benchmark::RegisterBenchmark(RowName(lib, d, s).c_str(),
                                    [s, d, isa, packed](benchmark::State& st) {
-                                     RunQgemm(st, s, d, isa, packed, false);
+                                     RunQgemm(st, s, d, isa, packed, false,
+                                              BenchThreads());
                                    })
+          ->Apply(TimeRow);
+    }
+    if (BenchThreads() > 1 && d == Data::kFull && i + 1 < count) {
+      benchmark::RegisterBenchmark(
+          RowName("qgemm_" + isa + "_packed_1thread", d, s).c_str(),
+          [s, d, isa](benchmark::State& st) {
+            RunQgemm(st, s, d, isa, true, false, 1);
+          })
           ->Apply(TimeRow);
     }
   }
@@ -106,7 +119,7 @@ void RegisterQgemm(const Shape& s, Data d) {
     benchmark::RegisterBenchmark(
         RowName("qgemm_" + isa + "_packed_pthreadpool", d, s).c_str(),
         [s, d, isa](benchmark::State& st) {
-          RunQgemm(st, s, d, isa, true, true);
+          RunQgemm(st, s, d, isa, true, true, BenchThreads());
         })
         ->Apply(TimeRow);
   }
