@@ -830,9 +830,11 @@ qgemm_status RunGemmOn(qgemm_context* ctx, size_t m, const uint8_t* a,
   // 1024^3 -4.5% (32), 128x4096x4096 -5% (128). GEMV (m <= 4) reads A in
   // place whatever B's width: a packed panel of so few rows is mostly zero
   // padding the kernel reads beside every B group (8 rows' quads for 1),
-  // and at K = 4096 it no longer fits L1.
+  // and at K = 4096 it no longer fits L1. A table whose loads take a stride
+  // anyway (AMX) reads in place at any width (a_in_place_any_width).
   s.a_in_place = t.sum_a_rows != nullptr && k != 0 && k == b.k_padded &&
-                 (b.num_panels <= kMaxInPlaceBPanels || m <= kMaxDotRows);
+                 (b.num_panels <= kMaxInPlaceBPanels || m <= kMaxDotRows ||
+                  t.a_in_place_any_width);
   s.za = a_zero_point;
   s.kzz = static_cast<uint32_t>(k) * a_zero_point * b.zero_point;
   s.n_padded = n_padded;

@@ -200,6 +200,11 @@ struct KernelTable {
   // instead of packing them: for a B of few panels, packing A (a read, a
   // transpose and a write of every byte) costs as much as the products.
   SumARowsFn sum_a_rows = nullptr;
+  // With sum_a_rows: read A in place whatever the number of B panels (the
+  // tile loads of AMX take a stride, so a panel costs them nothing to read
+  // in place, while packing it is one more pass over A); else only for a
+  // B of few panels, where the VNNI loops measured faster in place.
+  bool a_in_place_any_width = false;
 };
 
 }  // namespace qgemm

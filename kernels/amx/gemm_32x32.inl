@@ -58,6 +58,10 @@
 //   A panel: 32 rows of kp64 bytes, row i at i * kp64, plain row-major:
 //            a tile is 16 rows read with stride kp64. Depth past K and rows
 //            past m_eff are zero. Row sums of the original bytes.
+//            Or no panel at all: with K a multiple of 4 the driver lets the
+//            tiles read A in place at any width of B (a_in_place_any_width:
+//            TILELOADD takes A's stride as it takes kp64), summing its rows
+//            with AmxSumARows, or not at all when zb = 128 (see TileLoop).
 //   B panel: the avx512vnni layout (32 columns, k-group g = 128 bytes, the
 //            quad of column j at 128 g + 4 j, b' = b XOR 0x80 = b - 128).
 //            Depth step s is the 2048 bytes from 2048 s on.
@@ -190,12 +194,22 @@ void AmxPackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
 // The int32 sums of the tile (before the offsets) in acc, rows 0..15 or
 // 0..31 (kRowTiles) and columns 0..15 or 0..31 (kColTiles); row i at
 // acc + 32 i.
+//
+// A read in place (t.a_stride != 0; then k_padded == K): a depth step loads
+// its A tiles where A is, with A's stride, when all the tile rows it loads
+// exist (m_eff >= 16 per A tile) and its 64 depths lie within K. Otherwise
+// (the rows of an edge tile, the depth tail) it copies what exists of those
+// 64 depths of those rows into a zeroed 2 KiB buffer and loads from there,
+// so no byte outside A is read and the missing ones are zero, as in a
+// packed panel.
 template <int kRowTiles, int kColTiles>
 void TileLoop(const TileArgs& t, int32_t* acc) {
   const auto* a = static_cast<const uint8_t*>(t.a_panel);
   const auto* b = static_cast<const uint8_t*>(t.b_panel);
-  const size_t stride = StepStride(t.k_padded);
-  const size_t a_half = 16 * stride;
+  const bool in_place = t.a_stride != 0;
+  const size_t stride = in_place ? t.a_stride : StepStride(t.k_padded);
+  constexpr size_t kTileRows = 16 * kRowTiles;
+  const bool rows_in_place = t.m_eff >= kTileRows;
   const size_t groups = t.k_padded / kKR;
   const size_t full_steps = groups / kStepGroups;
   const size_t tail_groups = groups % kStepGroups;
@@ -206,6 +220,7 @@ void TileLoop(const TileArgs& t, int32_t* acc) {
     if constexpr (kColTiles > 1) _tile_zero(3);
   }
   alignas(64) uint8_t b_tail[kBStepBytes];
+  alignas(64) uint8_t a_step[kAmxMR * kStepDepth];
   for (size_t s = 0; s <= full_steps; ++s) {
     const uint8_t* bs = b + s * kBStepBytes;
     if (s == full_steps) {
@@ -221,7 +236,22 @@ void TileLoop(const TileArgs& t, int32_t* acc) {
     // tile register waits only for the TDPs that read it (tile registers
     // are not renamed).
     const uint8_t* as = a + s * kStepDepth;
-    _tile_loadd(4, as, stride);
+    size_t as_stride = stride;
+    if (in_place && (!rows_in_place || s == full_steps)) {
+      const size_t depth = s == full_steps ? tail_groups * kKR : kStepDepth;
+      const size_t rows = t.m_eff < kTileRows ? t.m_eff : kTileRows;
+      for (size_t i = 0; i < kTileRows; ++i) {
+        uint8_t* row = a_step + i * kStepDepth;
+        const size_t bytes = i < rows ? depth : 0;
+        if (bytes != 0) std::memcpy(row, as + i * stride, bytes);
+        std::memset(row + bytes, 0, kStepDepth - bytes);
+      }
+      asm volatile("" ::: "memory");  // the copy, before the tile loads
+      as = a_step;
+      as_stride = kStepDepth;
+    }
+    const size_t a_half = 16 * as_stride;
+    _tile_loadd(4, as, as_stride);
     _tile_loadd(6, bs, kBGroupBytes);
     _tile_dpbusd(0, 4, 6);
     if constexpr (kColTiles > 1) {
@@ -229,7 +259,7 @@ void TileLoop(const TileArgs& t, int32_t* acc) {
       _tile_dpbusd(1, 4, 7);
     }
     if constexpr (kRowTiles > 1) {
-      _tile_loadd(5, as + a_half, stride);
+      _tile_loadd(5, as + a_half, as_stride);
       _tile_dpbusd(2, 5, 6);
       if constexpr (kColTiles > 1) _tile_dpbusd(3, 5, 7);
     }
@@ -338,12 +368,26 @@ void AmxF32Tile(const TileArgs* t) {
   }
 }
 
-// A short tile: the VNNI 8x32 kernel reads the packed A panel in place (its
-// rows are kp64 apart), on the same B panel.
+// A short tile: the VNNI 8x32 kernel reads A where it is (the packed panel,
+// whose rows are kp64 apart, or A itself), on the same B panel.
 inline TileArgs AsVnniTile(const TileArgs& t) {
   TileArgs v = t;
-  v.a_stride = StepStride(t.k_padded);
+  if (v.a_stride == 0) v.a_stride = StepStride(t.k_padded);
   return v;
+}
+
+// Row sums for tiles that read A in place: the VNNI table's, 8 rows at a
+// time (no pointer is formed past the rows that exist).
+void AmxSumARows(size_t k, size_t m_eff, const uint8_t* a, size_t lda,
+                 int32_t* row_sums) {
+  for (size_t i0 = 0; i0 < kAmxMR; i0 += kMR) {
+    if (i0 >= m_eff) {
+      std::memset(row_sums + i0, 0, kMR * sizeof(int32_t));
+      continue;
+    }
+    const size_t rows = m_eff - i0 < kMR ? m_eff - i0 : kMR;
+    SumARows(k, rows, a + i0 * lda, lda, row_sums + i0);
+  }
 }
 
 // [row tiles - 1][column tiles - 1]
@@ -396,7 +440,8 @@ const KernelTable kTable = {
     /*enable=*/QGEMM_AMX_ENABLE,
     /*thread_begin=*/ConfigureTiles,
     /*thread_end=*/ReleaseTiles,
-    /*sum_a_rows=*/nullptr,
+    /*sum_a_rows=*/AmxSumARows,
+    /*a_in_place_any_width=*/true,
 };
 }  // namespace QGEMM_AMX_NAMESPACE
 
