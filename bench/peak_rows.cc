@@ -105,20 +105,21 @@ void RegisterPeaks() {
 // row of a run, 881 with a second of work before it), and the peak row,
 // registered first, then reads lower than the GEMMs it is the ceiling of.
 void WarmUpCpu(double seconds) {
+  int32_t (*loop)() = nullptr;
+#if defined(QGEMM_BENCH_HAVE_PEAK_AVX2)
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vnni")) {
+    loop = PeakExactAvx512Vnni;
+  } else if (__builtin_cpu_supports("avx2")) {
+    loop = PeakExactAvx2;
+  }
+#endif
   using Clock = std::chrono::steady_clock;
   const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(seconds));
   int32_t sink = 0;
   while (Clock::now() < end) {
-#if defined(QGEMM_BENCH_HAVE_PEAK_AVX2)
-    if (__builtin_cpu_supports("avx512f") &&
-        __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vnni")) {
-      sink += PeakExactAvx512Vnni();
-    } else if (__builtin_cpu_supports("avx2")) {
-      sink += PeakExactAvx2();
-    }
-#endif
+    if (loop != nullptr) sink += loop();
     benchmark::DoNotOptimize(sink);
   }
 }
