@@ -490,6 +490,16 @@ void GemmBlockItem(void* state, size_t item, int owner, int slot) {
     args.b_panel = b_panels + (jp - base_panel) * s.b.panel_bytes;
     args.n_eff = std::min(nr, s.b.n - j0);
     args.cols = ColumnsFrom(cols, j0);
+    if (t.tile_strips) {  // the whole column of the block in one call
+      const size_t i0 = p_begin * mr;
+      args.a_panel = s.a_in_place ? s.a + i0 * s.lda : a_block;
+      args.a_panel_step = s.a_in_place ? mr * s.lda : s.a_panel_bytes;
+      args.row_offset = row_offset;
+      args.m_eff = std::min(p_end * mr, s.m) - i0;
+      args.c = c_base + (i0 * s.out.ldc + j0) * elem;
+      kernel(&args);
+      continue;
+    }
     const bool prefetch_next = s.a_in_place && jp + 1 == jp_end;
     for (size_t p = p_begin; p < p_end; ++p) {
       const size_t i0 = p * mr;

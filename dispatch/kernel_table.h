@@ -77,6 +77,13 @@ struct TileArgs {
   // each) that a later call will read, for the kernel to fetch into cache
   // while it computes (prefetches; never read as data, never fault).
   const uint8_t* a_prefetch = nullptr;
+  // Tables with KernelTable::tile_strips only, else unused: the call is a
+  // strip of tiles down M (m_eff may exceed MR; tile r = 0, 1, .. has rows
+  // [r MR, min((r + 1) MR, m_eff)) of the strip). Tile r reads A at
+  // a_panel + r * a_panel_step (bytes: one packed panel, or MR rows of A in
+  // place), its row offsets from row_offset + r MR, and writes C from
+  // MR r rows below c. No a_prefetch is given with a strip.
+  size_t a_panel_step = 0;
 };
 
 // A kernel variant is chosen once per B (KernelTable::choose_variant) and
@@ -205,6 +212,12 @@ struct KernelTable {
   // in place, while packing it is one more pass over A); else only for a
   // B of few panels, where the VNNI loops measured faster in place.
   bool a_in_place_any_width = false;
+  // The micro-kernels take a strip of tiles down M in one call (TileArgs::
+  // a_panel_step): the driver hands each B panel all row panels of its A
+  // block at once, so a kernel can run one tile's output stage while the
+  // next tile's products run (AMX: the tile unit and the vector units work
+  // side by side, and the output stage costs as much as the products).
+  bool tile_strips = false;
 };
 
 }  // namespace qgemm

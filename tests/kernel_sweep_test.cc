@@ -181,7 +181,9 @@ struct Coverage {
 };
 
 // Runs one tile through the three micro-kernels of the variant; "" or the first
-// thing that is wrong.
+// thing that is wrong. On a table with tile_strips, m_eff may exceed MR: the
+// call is then a strip of tiles down M (TileArgs::a_panel_step), its A
+// panels packed one after another as the driver packs an A block.
 std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
                     Coverage* seen) {
   // The case's parameters follow its index, shifted per depth and variant
@@ -190,7 +192,9 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
   std::mt19937 rng(static_cast<uint32_t>(mix));
   const size_t mr = t.mr, nr = t.nr, k = c.k, v = c.variant;
   const size_t k_padded = (k + t.kr - 1) / t.kr * t.kr;
+  const size_t panels = (c.m_eff + mr - 1) / mr;
   std::ostringstream err;
+  if (panels > 1 && !t.tile_strips) return "a strip on a table without them";
 
   // A: m_eff rows of k bytes, lda > k with sentinel padding; the buffer
   // ends at the last row's last byte.
@@ -240,25 +244,29 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
   // may be written, and the sums must be those of exactly k entries.
   const size_t a_bytes = t.a_panel_bytes(k_padded);
   const size_t b_bytes = t.b_panel_bytes(k_padded);
-  AlignedBytes a_packing = Allocate(a_bytes + kGuardBytes);
+  const size_t a_block_bytes = panels * a_bytes;
+  AlignedBytes a_packing = Allocate(a_block_bytes + kGuardBytes);
   AlignedBytes b_packing = Allocate(b_bytes + kGuardBytes);
   if (!a_packing || !b_packing) return "out of memory";
-  std::memset(a_packing.get(), kSentinel, a_bytes + kGuardBytes);
+  std::memset(a_packing.get(), kSentinel, a_block_bytes + kGuardBytes);
   std::memset(b_packing.get(), kSentinel, b_bytes + kGuardBytes);
-  std::vector<int32_t> row_sums(mr, -1), col_sums(nr, -1);
-  t.pack_a_panel(c.variant, k, c.m_eff, a.data(), lda, a_packing.get(),
-                 row_sums.data());
+  std::vector<int32_t> row_sums(panels * mr, -1), col_sums(nr, -1);
+  for (size_t p = 0; p < panels; ++p) {
+    t.pack_a_panel(c.variant, k, std::min(mr, c.m_eff - p * mr),
+                   a.data() + p * mr * lda, lda, a_packing.get() + p * a_bytes,
+                   row_sums.data() + p * mr);
+  }
   t.pack_b_panel(c.variant, k, c.n_eff, b.data(), ldb, c.nk, b_packing.get(),
                  col_sums.data());
   for (size_t x = 0; x < kGuardBytes; ++x) {
-    if (a_packing.get()[a_bytes + x] != kSentinel) {
+    if (a_packing.get()[a_block_bytes + x] != kSentinel) {
       return "pack_a_panel wrote past a_panel_bytes";
     }
     if (b_packing.get()[b_bytes + x] != kSentinel) {
       return "pack_b_panel wrote past b_panel_bytes";
     }
   }
-  for (size_t i = 0; i < mr; ++i) {
+  for (size_t i = 0; i < panels * mr; ++i) {
     int32_t want = 0;
     for (size_t p = 0; i < c.m_eff && p < k; ++p) want += a_live[i * k + p];
     if (row_sums[i] != want) {
@@ -284,25 +292,28 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
   // sums (kernel_table.h, sum_a_rows).
   const bool in_place_too = t.sum_a_rows != nullptr && k == k_padded;
   if (in_place_too) {
-    std::vector<int32_t> in_place_sums(mr, -1);
-    t.sum_a_rows(k, c.m_eff, a.data(), lda, in_place_sums.data());
+    std::vector<int32_t> in_place_sums(panels * mr, -1);
+    for (size_t p = 0; p < panels; ++p) {
+      t.sum_a_rows(k, std::min(mr, c.m_eff - p * mr), a.data() + p * mr * lda,
+                   lda, in_place_sums.data() + p * mr);
+    }
     if (in_place_sums != row_sums) {
       return "sum_a_rows disagrees with pack_a_panel's row sums";
     }
     ++seen->in_place_tiles;
   }
   // The kernels read the panels from buffers of exactly the driver's size.
-  AlignedBytes a_panel = Allocate(a_bytes);
+  AlignedBytes a_panel = Allocate(a_block_bytes);
   AlignedBytes b_panel = Allocate(b_bytes);
   if (!a_panel || !b_panel) return "out of memory";
-  std::memcpy(a_panel.get(), a_packing.get(), a_bytes);
+  std::memcpy(a_panel.get(), a_packing.get(), a_block_bytes);
   std::memcpy(b_panel.get(), b_packing.get(), b_bytes);
 
   // Offsets and output parameters, as dispatch/driver.cc builds them.
-  std::vector<int32_t> row_offset(mr);
+  std::vector<int32_t> row_offset(panels * mr);
   const auto row_sum_factor =
       static_cast<uint32_t>(t.b_packed_offset[v] - int32_t{zb});
-  for (size_t i = 0; i < mr; ++i) {
+  for (size_t i = 0; i < panels * mr; ++i) {
     row_offset[i] = static_cast<int32_t>(static_cast<uint32_t>(row_sums[i]) *
                                          row_sum_factor);
   }
@@ -422,6 +433,7 @@ std::string RunTile(const qgemm::KernelTable& t, const TileCase& c,
     args.a_panel =
         in_place ? static_cast<const void*>(a.data()) : a_panel.get();
     args.a_stride = in_place ? lda : 0;
+    args.a_panel_step = in_place ? mr * lda : a_bytes;
     args.b_panel = b_panel.get();
     args.row_offset = row_offset.data();
     args.cols = {f32 ? col_offset_f.data() : col_offset.data(),
@@ -553,6 +565,57 @@ TEST_P(KernelSweepTest, EveryTileShapeMatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(AllTables, KernelSweepTest,
                          testing::ValuesIn(AllSweepParams()), SweepName);
+
+// Tables with tile_strips take several tiles down M in one call (AMX runs
+// one tile's output stage under the next tile's products): strips whose
+// tiles are all whole, whose last tile is short (the rows where a table
+// may hand it to another kernel, and the rows around half a tile), against
+// narrow and full columns, through the same checks as single tiles.
+class KernelStripTest : public testing::TestWithParam<SweepParam> {};
+
+TEST_P(KernelStripTest, StripsOfTilesMatchReference) {
+  const SweepParam& p = GetParam();
+  const qgemm::KernelTable& t = *p.table.table;
+  ASSERT_TRUE(t.tile_strips);
+  const std::string why = WhyNotRunnable(p.table);
+  if (!why.empty()) GTEST_SKIP() << p.table.name << " cannot run here: " << why;
+  const size_t mr = t.mr, nr = t.nr;
+  const size_t strip_rows[] = {
+      mr + 1, mr + 4,     mr + 5,     mr + mr / 2,
+      2 * mr, 2 * mr + 3, 3 * mr - 1, 3 * mr + mr / 2 + 1};
+  const size_t columns[] = {1, nr / 2, nr / 2 + 1, nr};
+  size_t cases = 0, failures = 0;
+  Coverage covered;
+  for (int nk = 0; nk < kLayouts; ++nk) {
+    for (size_t m_eff : strip_rows) {
+      for (size_t n_eff : columns) {
+        const TileCase c = {m_eff, n_eff, p.k, nk, p.variant, cases++};
+        const std::string err = RunTile(t, c, &covered);
+        EXPECT_EQ(err, "") << p.table.name << " " << Describe(c);
+        if (!err.empty() && ++failures >= 5) {
+          FAIL() << "stopping after 5 failing strip cases";
+        }
+      }
+    }
+  }
+  size_t live_rows = 0;
+  for (size_t m_eff : strip_rows) live_rows += m_eff * std::size(columns);
+  EXPECT_EQ(covered.row_sums_checked, live_rows * kLayouts);
+  RecordProperty("strip_cases", static_cast<int>(cases));
+}
+
+std::vector<SweepParam> StripParams() {
+  std::vector<SweepParam> out;
+  for (const SweepParam& p : AllSweepParams()) {
+    if (p.table.table->tile_strips) out.push_back(p);
+  }
+  return out;
+}
+
+// None on builds without such a table (ARM).
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(KernelStripTest);
+INSTANTIATE_TEST_SUITE_P(StripTables, KernelStripTest,
+                         testing::ValuesIn(StripParams()), SweepName);
 
 // The size of the sweep per table, for the logs: variants x depths x tile
 // shapes x layouts, each case checking the three micro-kernels. Every table has

@@ -191,9 +191,28 @@ void AmxPackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
 
 // ---- The tile loop ----------------------------------------------------------
 
-// The int32 sums of the tile (before the offsets) in acc, rows 0..15 or
-// 0..31 (kRowTiles) and columns 0..15 or 0..31 (kColTiles); row i at
-// acc + 32 i.
+size_t DivCeilSize(size_t a, size_t b) { return (a + b - 1) / b; }
+
+// The B operand of the depth tail (K not a multiple of 64): the panel's
+// last tail_groups k-groups, zero after them, in tail (kBStepBytes). Null
+// when there is no tail. Once per strip: all its tiles read the same panel.
+const uint8_t* PrepareBTail(const TileArgs& t, uint8_t* tail) {
+  const size_t groups = t.k_padded / kKR;
+  const size_t tail_groups = groups % kStepGroups;
+  if (tail_groups == 0) return nullptr;
+  const auto* b = static_cast<const uint8_t*>(t.b_panel);
+  std::memcpy(tail, b + groups / kStepGroups * kBStepBytes,
+              tail_groups * kBGroupBytes);
+  std::memset(tail + tail_groups * kBGroupBytes, 0,
+              kBStepBytes - tail_groups * kBGroupBytes);
+  asm volatile("" ::: "memory");  // the copy, before the tile loads
+  return tail;
+}
+
+// The int32 sums of one tile (t: m_eff <= 32; before the offsets) into acc,
+// rows 0..15 or 0..31 (kRowTiles) and columns 0..15 or 0..31 (kColTiles);
+// row i at acc + 32 i. between() runs after each depth step's TDPs: the
+// strip stores the previous tile's output there (AmxStrip).
 //
 // A read in place (t.a_stride != 0; then k_padded == K): a depth step loads
 // its A tiles where A is, with A's stride, when all the tile rows it loads
@@ -202,8 +221,9 @@ void AmxPackA(uint32_t /*variant*/, size_t k, size_t m_eff, const uint8_t* a,
 // 64 depths of those rows into a zeroed 2 KiB buffer and loads from there,
 // so no byte outside A is read and the missing ones are zero, as in a
 // packed panel.
-template <int kRowTiles, int kColTiles>
-void TileLoop(const TileArgs& t, int32_t* acc) {
+template <int kRowTiles, int kColTiles, typename Between>
+void TileLoop(const TileArgs& t, const uint8_t* b_tail, int32_t* acc,
+              Between&& between) {
   const auto* a = static_cast<const uint8_t*>(t.a_panel);
   const auto* b = static_cast<const uint8_t*>(t.b_panel);
   const bool in_place = t.a_stride != 0;
@@ -219,16 +239,11 @@ void TileLoop(const TileArgs& t, int32_t* acc) {
     _tile_zero(2);
     if constexpr (kColTiles > 1) _tile_zero(3);
   }
-  alignas(64) uint8_t b_tail[kBStepBytes];
   alignas(64) uint8_t a_step[kAmxMR * kStepDepth];
   for (size_t s = 0; s <= full_steps; ++s) {
     const uint8_t* bs = b + s * kBStepBytes;
     if (s == full_steps) {
       if (tail_groups == 0) break;
-      std::memcpy(b_tail, bs, tail_groups * kBGroupBytes);
-      std::memset(b_tail + tail_groups * kBGroupBytes, 0,
-                  kBStepBytes - tail_groups * kBGroupBytes);
-      asm volatile("" ::: "memory");  // the copy, before the tile loads
       bs = b_tail;
     }
     // Each load just before the first TDP that needs it, so that a TDP
@@ -263,6 +278,7 @@ void TileLoop(const TileArgs& t, int32_t* acc) {
       _tile_dpbusd(2, 5, 6);
       if constexpr (kColTiles > 1) _tile_dpbusd(3, 5, 7);
     }
+    between();
   }
   constexpr size_t kRowBytes = kAmxNR * sizeof(int32_t);  // 128
   _tile_stored(0, acc, kRowBytes);
@@ -276,97 +292,121 @@ void TileLoop(const TileArgs& t, int32_t* acc) {
   asm volatile("" ::: "memory");  // (the model's stores too) before reads
 }
 
-// Row i's 16-column vector v with the offsets added (wrapping).
-inline __m512i OffsetRow(const TileArgs& t, const int32_t* acc, size_t i,
-                         int v) {
-  const __m512i sums = _mm512_load_si512(acc + i * kAmxNR + 16 * v);
-  const __m512i col = _mm512_loadu_si512(t.cols.col_offset + 16 * v);
-  const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
-  return _mm512_add_epi32(sums, _mm512_add_epi32(row, col));
-}
+// ---- Output stages of a stored tile, a few rows at a time ------------------
+//
+// Each holds what is the same for every tile of a strip (the strip's
+// columns: their offsets and output parameters) and stores rows [r0, r1)
+// of one tile (TileArgs: its row offsets, C and m_eff) from its int32 sums
+// acc. kRowStep: r0 is a multiple of it, r1 too unless r1 == m_eff.
+
+template <int kVecs>
+struct ColumnOffsets {
+  __m512i col[2];
+  explicit ColumnOffsets(const TileArgs& t) {
+    col[0] = _mm512_loadu_si512(t.cols.col_offset);
+    col[1] = kVecs > 1 ? _mm512_loadu_si512(t.cols.col_offset + 16) : col[0];
+  }
+  // Row i's 16-column vector v with the offsets added (wrapping).
+  __m512i Row(const TileArgs& t, const int32_t* acc, size_t i, int v) const {
+    const __m512i sums = _mm512_load_si512(acc + i * kAmxNR + 16 * v);
+    const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
+    return _mm512_add_epi32(sums, _mm512_add_epi32(row, col[v]));
+  }
+};
 
 template <int kVecs, bool kLeftShift>
-void AmxStoreU8(const TileArgs& t, const int32_t* acc,
-                const OutputParams16 (&params)[2]) {
-  auto* c = static_cast<uint8_t*>(t.c);
-  const ClampParams clamp = LoadClampParams(*t.clamp);
-  const size_t n_eff = t.n_eff;
-  const __mmask32 mask =
-      static_cast<__mmask32>(n_eff >= 32 ? 0xFFFFFFFFu : (1u << n_eff) - 1u);
-  const __m512i unused = _mm512_setzero_si512();  // lanes never stored
-  for (size_t i = 0; i < t.m_eff; i += 2) {
-    const bool pair = i + 1 < t.m_eff;
-    const __m512i x0 =
-        RequantizeRow16<kLeftShift>(OffsetRow(t, acc, i, 0), params[0]);
-    __m512i x1 = unused, y0 = unused, y1 = unused;
-    if constexpr (kVecs > 1) {
-      x1 = RequantizeRow16<kLeftShift>(OffsetRow(t, acc, i, 1), params[1]);
-    }
-    if (pair) {
-      y0 = RequantizeRow16<kLeftShift>(OffsetRow(t, acc, i + 1, 0), params[0]);
+struct U8Rows {
+  static constexpr size_t kElem = 1;
+  static constexpr size_t kRowStep = 2;  // NarrowRowPair packs two rows
+  ColumnOffsets<kVecs> offsets;
+  OutputParams16 params[2];
+  ClampParams clamp;
+  __mmask32 mask;
+  U8Rows(const TileArgs& t, const OutputParams16 (&p)[2])
+      : offsets(t), params{p[0], p[1]}, clamp(LoadClampParams(*t.clamp)) {
+    mask = static_cast<__mmask32>(t.n_eff >= 32 ? 0xFFFFFFFFu
+                                                : (1u << t.n_eff) - 1u);
+  }
+  void Store(const TileArgs& t, const int32_t* acc, size_t r0,
+             size_t r1) const {
+    auto* c = static_cast<uint8_t*>(t.c);
+    const __m512i unused = _mm512_setzero_si512();  // lanes never stored
+    for (size_t i = r0; i < r1; i += 2) {
+      const bool pair = i + 1 < r1;
+      const __m512i x0 =
+          RequantizeRow16<kLeftShift>(offsets.Row(t, acc, i, 0), params[0]);
+      __m512i x1 = unused, y0 = unused, y1 = unused;
       if constexpr (kVecs > 1) {
-        y1 =
-            RequantizeRow16<kLeftShift>(OffsetRow(t, acc, i + 1, 1), params[1]);
+        x1 = RequantizeRow16<kLeftShift>(offsets.Row(t, acc, i, 1), params[1]);
+      }
+      if (pair) {
+        y0 = RequantizeRow16<kLeftShift>(offsets.Row(t, acc, i + 1, 0),
+                                         params[0]);
+        if constexpr (kVecs > 1) {
+          y1 = RequantizeRow16<kLeftShift>(offsets.Row(t, acc, i + 1, 1),
+                                           params[1]);
+        }
+      }
+      const __m512i bytes = NarrowRowPair(x0, x1, y0, y1, clamp);
+      uint8_t* row = c + i * t.ldc;
+      _mm256_mask_storeu_epi8(row, mask, _mm512_castsi512_si256(bytes));
+      if (pair) {
+        _mm256_mask_storeu_epi8(row + t.ldc, mask,
+                                _mm512_extracti64x4_epi64(bytes, 1));
       }
     }
-    const __m512i bytes = NarrowRowPair(x0, x1, y0, y1, clamp);
-    uint8_t* row = c + i * t.ldc;
-    _mm256_mask_storeu_epi8(row, mask, _mm512_castsi512_si256(bytes));
-    if (pair) {
-      _mm256_mask_storeu_epi8(row + t.ldc, mask,
-                              _mm512_extracti64x4_epi64(bytes, 1));
+  }
+};
+
+template <int kVecs>
+struct S32Rows {
+  static constexpr size_t kElem = 4;
+  static constexpr size_t kRowStep = 1;
+  ColumnOffsets<kVecs> offsets;
+  __mmask16 mask[2];
+  explicit S32Rows(const TileArgs& t)
+      : offsets(t), mask{LaneMask(t.n_eff, 0), LaneMask(t.n_eff, 1)} {}
+  void Store(const TileArgs& t, const int32_t* acc, size_t r0,
+             size_t r1) const {
+    auto* c = static_cast<int32_t*>(t.c);
+    for (size_t i = r0; i < r1; ++i) {
+      for (int v = 0; v < kVecs; ++v) {
+        _mm512_mask_storeu_epi32(c + i * t.ldc + 16 * v, mask[v],
+                                 offsets.Row(t, acc, i, v));
+      }
     }
   }
-}
-
-template <int kRowTiles, int kColTiles>
-void AmxU8Tile(const TileArgs* t) {
-  alignas(64) int32_t acc[kAmxMR * kAmxNR];
-  TileLoop<kRowTiles, kColTiles>(*t, acc);
-  OutputParams16 params[2];
-  __m512i any_left_shift = _mm512_setzero_si512();
-  for (int v = 0; v < kColTiles; ++v) {
-    params[v] = LoadOutputParams(*t, v);
-    any_left_shift = _mm512_or_si512(any_left_shift, params[v].left_shift);
-  }
-  if (kColTiles == 1) params[1] = params[0];  // never used
-  if (_mm512_test_epi32_mask(any_left_shift, any_left_shift) != 0) {
-    AmxStoreU8<kColTiles, true>(*t, acc, params);
-  } else {
-    AmxStoreU8<kColTiles, false>(*t, acc, params);
-  }
-}
-
-template <int kRowTiles, int kColTiles>
-void AmxS32Tile(const TileArgs* t) {
-  alignas(64) int32_t acc[kAmxMR * kAmxNR];
-  TileLoop<kRowTiles, kColTiles>(*t, acc);
-  auto* c = static_cast<int32_t*>(t->c);
-  for (size_t i = 0; i < t->m_eff; ++i) {
-    for (int v = 0; v < kColTiles; ++v) {
-      _mm512_mask_storeu_epi32(c + i * t->ldc + 16 * v, LaneMask(t->n_eff, v),
-                               OffsetRow(*t, acc, i, v));
-    }
-  }
-}
+};
 
 // fmaf((float) acc, scale[j], bias_f[j]) as in gemm_8x32.inl.
-template <int kRowTiles, int kColTiles>
-void AmxF32Tile(const TileArgs* t) {
-  alignas(64) int32_t acc[kAmxMR * kAmxNR];
-  TileLoop<kRowTiles, kColTiles>(*t, acc);
-  auto* c = static_cast<float*>(t->c);
-  for (int v = 0; v < kColTiles; ++v) {
-    const __m512 scale = _mm512_loadu_ps(t->cols.scale + 16 * v);
-    const __m512 bias = _mm512_loadu_ps(t->cols.bias_f + 16 * v);
-    const __mmask16 mask = LaneMask(t->n_eff, v);
-    for (size_t i = 0; i < t->m_eff; ++i) {
-      const __m512 y = _mm512_fmadd_ps(
-          _mm512_cvtepi32_ps(OffsetRow(*t, acc, i, v)), scale, bias);
-      _mm512_mask_storeu_ps(c + i * t->ldc + 16 * v, mask, y);
+template <int kVecs>
+struct F32Rows {
+  static constexpr size_t kElem = 4;
+  static constexpr size_t kRowStep = 1;
+  ColumnOffsets<kVecs> offsets;
+  __m512 scale[2], bias[2];
+  __mmask16 mask[2];
+  explicit F32Rows(const TileArgs& t)
+      : offsets(t),
+        scale{_mm512_loadu_ps(t.cols.scale),
+              _mm512_loadu_ps(t.cols.scale + 16 * (kVecs - 1))},
+        bias{_mm512_loadu_ps(t.cols.bias_f),
+             _mm512_loadu_ps(t.cols.bias_f + 16 * (kVecs - 1))},
+        mask{LaneMask(t.n_eff, 0), LaneMask(t.n_eff, 1)} {}
+  void Store(const TileArgs& t, const int32_t* acc, size_t r0,
+             size_t r1) const {
+    auto* c = static_cast<float*>(t.c);
+    for (size_t i = r0; i < r1; ++i) {
+      for (int v = 0; v < kVecs; ++v) {
+        const __m512 y = _mm512_fmadd_ps(
+            _mm512_cvtepi32_ps(offsets.Row(t, acc, i, v)), scale[v], bias[v]);
+        _mm512_mask_storeu_ps(c + i * t.ldc + 16 * v, mask[v], y);
+      }
     }
   }
-}
+};
+
+// ---- The strip: tiles down M, each tile's output under the next's TDPs ----
 
 // A short tile: the VNNI 8x32 kernel reads A where it is (the packed panel,
 // whose rows are kp64 apart, or A itself), on the same B panel.
@@ -374,6 +414,99 @@ inline TileArgs AsVnniTile(const TileArgs& t) {
   TileArgs v = t;
   if (v.a_stride == 0) v.a_stride = StepStride(t.k_padded);
   return v;
+}
+
+// Tile r of a strip (TileArgs::a_panel_step); elem: bytes of a C element.
+inline TileArgs TileOfStrip(const TileArgs& strip, size_t r, size_t elem) {
+  TileArgs t = strip;
+  const size_t i0 = r * kAmxMR;
+  t.a_panel =
+      static_cast<const uint8_t*>(strip.a_panel) + r * strip.a_panel_step;
+  t.row_offset = strip.row_offset + i0;
+  t.c = static_cast<uint8_t*>(strip.c) + i0 * strip.ldc * elem;
+  t.m_eff = strip.m_eff - i0 < kAmxMR ? strip.m_eff - i0 : kAmxMR;
+  return t;
+}
+
+// The tiles of a strip in order. A tile's TDPs run on the tile unit and
+// its output stage on the vector units, and a TDPBUSD takes about 16 cycles
+// (Intel's tables): at K = 128 the 8 TDPs of a 32x32 tile take ~128 cycles
+// while its exact output stage is ~1000 vector instructions. Run one after
+// the other, the tile unit idles through every output stage. So tile r's
+// sums go to one of two buffers and its output is stored while tile r + 1
+// runs: after each of r + 1's depth steps, an equal share of r's rows
+// (between() of TileLoop), the rest after its last step; the vector work
+// has no dependence on the tile registers, so out-of-order execution runs
+// it under the TDPs. The bytes are the same as storing each tile at once:
+// every row is stored exactly once from its own tile's sums.
+template <int kColTiles, class Rows>
+void AmxStrip(const TileArgs& strip, const Rows& out, GemmTileFn vnni) {
+  alignas(64) int32_t acc[2][kAmxMR * kAmxNR];
+  alignas(64) uint8_t b_tail_bytes[kBStepBytes];
+  const uint8_t* b_tail = PrepareBTail(strip, b_tail_bytes);
+  const size_t steps = DivCeilSize(strip.k_padded, kStepDepth);
+  TileArgs pending = strip;  // the tile whose sums wait in acc[buf ^ 1]
+  size_t pending_row = 0, pending_rows = 0;
+  int buf = 0;
+  for (size_t i0 = 0; i0 < strip.m_eff; i0 += kAmxMR) {
+    const TileArgs tile = TileOfStrip(strip, i0 / kAmxMR, Rows::kElem);
+    const int32_t* pending_acc = acc[buf ^ 1];
+    if (tile.m_eff <= kVnniMaxRows && tile.k_padded != 0) {
+      // Only a strip's last tile is short.
+      out.Store(pending, pending_acc, pending_row, pending_rows);
+      const TileArgs v = AsVnniTile(tile);
+      vnni(&v);
+      return;
+    }
+    const size_t share = DivCeilSize(pending_rows, steps > 0 ? steps : 1);
+    const size_t per_step = DivCeilSize(share, Rows::kRowStep) * Rows::kRowStep;
+    auto between = [&] {
+      const size_t end = pending_row + per_step < pending_rows
+                             ? pending_row + per_step
+                             : pending_rows;
+      out.Store(pending, pending_acc, pending_row, end);
+      pending_row = end;
+    };
+    if (tile.m_eff > 16) {
+      TileLoop<2, kColTiles>(tile, b_tail, acc[buf], between);
+    } else {
+      TileLoop<1, kColTiles>(tile, b_tail, acc[buf], between);
+    }
+    out.Store(pending, pending_acc, pending_row, pending_rows);
+    pending = tile;
+    pending_row = 0;
+    pending_rows = tile.m_eff;
+    buf ^= 1;
+  }
+  out.Store(pending, acc[buf ^ 1], pending_row, pending_rows);
+}
+
+template <int kColTiles>
+void AmxU8Strip(const TileArgs* t) {
+  OutputParams16 params[2];
+  __m512i any_left_shift = _mm512_setzero_si512();
+  for (int v = 0; v < kColTiles; ++v) {
+    params[v] = LoadOutputParams(*t, v);
+    any_left_shift = _mm512_or_si512(any_left_shift, params[v].left_shift);
+  }
+  if (kColTiles == 1) params[1] = params[0];  // never used
+  // Typical requantization only shifts right: skip step 1 (exact either
+  // way, see RequantizeRow16).
+  if (_mm512_test_epi32_mask(any_left_shift, any_left_shift) != 0) {
+    AmxStrip<kColTiles>(*t, U8Rows<kColTiles, true>(*t, params), GemmU8);
+  } else {
+    AmxStrip<kColTiles>(*t, U8Rows<kColTiles, false>(*t, params), GemmU8);
+  }
+}
+
+template <int kColTiles>
+void AmxS32Strip(const TileArgs* t) {
+  AmxStrip<kColTiles>(*t, S32Rows<kColTiles>(*t), GemmS32);
+}
+
+template <int kColTiles>
+void AmxF32Strip(const TileArgs* t) {
+  AmxStrip<kColTiles>(*t, F32Rows<kColTiles>(*t), GemmF32);
 }
 
 // Row sums for tiles that read A in place: the VNNI table's, 8 rows at a
@@ -390,27 +523,16 @@ void AmxSumARows(size_t k, size_t m_eff, const uint8_t* a, size_t lda,
   }
 }
 
-// [row tiles - 1][column tiles - 1]
-constexpr GemmTileFn kAmxU8[2][2] = {{AmxU8Tile<1, 1>, AmxU8Tile<1, 2>},
-                                     {AmxU8Tile<2, 1>, AmxU8Tile<2, 2>}};
-constexpr GemmTileFn kAmxS32[2][2] = {{AmxS32Tile<1, 1>, AmxS32Tile<1, 2>},
-                                      {AmxS32Tile<2, 1>, AmxS32Tile<2, 2>}};
-constexpr GemmTileFn kAmxF32[2][2] = {{AmxF32Tile<1, 1>, AmxF32Tile<1, 2>},
-                                      {AmxF32Tile<2, 1>, AmxF32Tile<2, 2>}};
-
-inline void RunAmxTile(const GemmTileFn (&kernels)[2][2], GemmTileFn vnni,
-                       const TileArgs* t) {
-  if (t->m_eff <= kVnniMaxRows && t->k_padded != 0) {
-    const TileArgs v = AsVnniTile(*t);
-    vnni(&v);
-    return;
-  }
-  kernels[t->m_eff > 16][t->n_eff > 16](t);
+// The strip's columns pick the instantiation: one B tile or two.
+void AmxGemmU8(const TileArgs* t) {
+  (t->n_eff > 16 ? AmxU8Strip<2> : AmxU8Strip<1>)(t);
 }
-
-void AmxGemmU8(const TileArgs* t) { RunAmxTile(kAmxU8, GemmU8, t); }
-void AmxGemmS32(const TileArgs* t) { RunAmxTile(kAmxS32, GemmS32, t); }
-void AmxGemmF32(const TileArgs* t) { RunAmxTile(kAmxF32, GemmF32, t); }
+void AmxGemmS32(const TileArgs* t) {
+  (t->n_eff > 16 ? AmxS32Strip<2> : AmxS32Strip<1>)(t);
+}
+void AmxGemmF32(const TileArgs* t) {
+  (t->n_eff > 16 ? AmxF32Strip<2> : AmxF32Strip<1>)(t);
+}
 
 }  // namespace
 
@@ -442,6 +564,7 @@ const KernelTable kTable = {
     /*thread_end=*/ReleaseTiles,
     /*sum_a_rows=*/AmxSumARows,
     /*a_in_place_any_width=*/true,
+    /*tile_strips=*/true,
 };
 }  // namespace QGEMM_AMX_NAMESPACE
 
