@@ -53,6 +53,13 @@
 //   padding rows or columns (m_eff <= 16: A5, C2, C3; n_eff <= 16: B7, C1, C3)
 //   are left out by the instantiation for that edge.
 //
+// One call is a strip of such tiles down M (KernelTable::tile_strips), and
+// tile r's output stage runs under tile r + 1's TDPs (AmxStrip):
+//
+//   tile unit:    [TDPs of tile 0][TDPs of tile 1][TDPs of tile 2] ..
+//   vector units:                 [output of 0   ][output of 1   ] ..
+//   int32 sums:    buffer 0        buffer 1        buffer 0
+//
 // Packed layout (KR = 4, k_padded = K rounded up to 4, kp64 = k_padded
 // rounded up to 64):
 //   A panel: 32 rows of kp64 bytes, row i at i * kp64, plain row-major:
