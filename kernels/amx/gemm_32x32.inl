@@ -305,6 +305,14 @@ void TileLoop(const TileArgs& t, const uint8_t* b_tail, int32_t* acc,
 // columns: their offsets and output parameters) and stores rows [r0, r1)
 // of one tile (TileArgs: its row offsets, C and m_eff) from its int32 sums
 // acc. kRowStep: r0 is a multiple of it, r1 too unless r1 == m_eff.
+//
+// Store works on a copy of the object and of the tile's C, ldc and row
+// offsets: a store to C (uint8_t, or any store to an __m512i, a may_alias
+// type) may alias the object and the TileArgs behind the references, so
+// with members GCC reloads every parameter after each row (the strip's
+// out-of-line Store, objdump); a local copy whose address never escapes
+// lives in registers.
+#define QGEMM_AMX_ALWAYS_INLINE inline __attribute__((always_inline))
 
 template <int kVecs>
 struct ColumnOffsets {
@@ -314,9 +322,11 @@ struct ColumnOffsets {
     col[1] = kVecs > 1 ? _mm512_loadu_si512(t.cols.col_offset + 16) : col[0];
   }
   // Row i's 16-column vector v with the offsets added (wrapping).
-  __m512i Row(const TileArgs& t, const int32_t* acc, size_t i, int v) const {
+  QGEMM_AMX_ALWAYS_INLINE __m512i Row(const int32_t* row_offset,
+                                      const int32_t* acc, size_t i,
+                                      int v) const {
     const __m512i sums = _mm512_load_si512(acc + i * kAmxNR + 16 * v);
-    const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
+    const __m512i row = _mm512_set1_epi32(row_offset[i]);
     return _mm512_add_epi32(sums, _mm512_add_epi32(row, col[v]));
   }
 };
@@ -336,29 +346,37 @@ struct U8Rows {
   }
   void Store(const TileArgs& t, const int32_t* acc, size_t r0,
              size_t r1) const {
-    auto* c = static_cast<uint8_t*>(t.c);
+    const U8Rows self = *this;
+    self.StoreRows(static_cast<uint8_t*>(t.c), t.ldc, t.row_offset, acc, r0,
+                   r1);
+  }
+  QGEMM_AMX_ALWAYS_INLINE void StoreRows(uint8_t* c, size_t ldc,
+                                         const int32_t* row_offset,
+                                         const int32_t* acc, size_t r0,
+                                         size_t r1) const {
     const __m512i unused = _mm512_setzero_si512();  // lanes never stored
     for (size_t i = r0; i < r1; i += 2) {
       const bool pair = i + 1 < r1;
-      const __m512i x0 =
-          RequantizeRow16<kLeftShift>(offsets.Row(t, acc, i, 0), params[0]);
+      const __m512i x0 = RequantizeRow16<kLeftShift>(
+          offsets.Row(row_offset, acc, i, 0), params[0]);
       __m512i x1 = unused, y0 = unused, y1 = unused;
       if constexpr (kVecs > 1) {
-        x1 = RequantizeRow16<kLeftShift>(offsets.Row(t, acc, i, 1), params[1]);
+        x1 = RequantizeRow16<kLeftShift>(offsets.Row(row_offset, acc, i, 1),
+                                         params[1]);
       }
       if (pair) {
-        y0 = RequantizeRow16<kLeftShift>(offsets.Row(t, acc, i + 1, 0),
+        y0 = RequantizeRow16<kLeftShift>(offsets.Row(row_offset, acc, i + 1, 0),
                                          params[0]);
         if constexpr (kVecs > 1) {
-          y1 = RequantizeRow16<kLeftShift>(offsets.Row(t, acc, i + 1, 1),
-                                           params[1]);
+          y1 = RequantizeRow16<kLeftShift>(
+              offsets.Row(row_offset, acc, i + 1, 1), params[1]);
         }
       }
       const __m512i bytes = NarrowRowPair(x0, x1, y0, y1, clamp);
-      uint8_t* row = c + i * t.ldc;
+      uint8_t* row = c + i * ldc;
       _mm256_mask_storeu_epi8(row, mask, _mm512_castsi512_si256(bytes));
       if (pair) {
-        _mm256_mask_storeu_epi8(row + t.ldc, mask,
+        _mm256_mask_storeu_epi8(row + ldc, mask,
                                 _mm512_extracti64x4_epi64(bytes, 1));
       }
     }
@@ -375,11 +393,18 @@ struct S32Rows {
       : offsets(t), mask{LaneMask(t.n_eff, 0), LaneMask(t.n_eff, 1)} {}
   void Store(const TileArgs& t, const int32_t* acc, size_t r0,
              size_t r1) const {
-    auto* c = static_cast<int32_t*>(t.c);
+    const S32Rows self = *this;
+    self.StoreRows(static_cast<int32_t*>(t.c), t.ldc, t.row_offset, acc, r0,
+                   r1);
+  }
+  QGEMM_AMX_ALWAYS_INLINE void StoreRows(int32_t* c, size_t ldc,
+                                         const int32_t* row_offset,
+                                         const int32_t* acc, size_t r0,
+                                         size_t r1) const {
     for (size_t i = r0; i < r1; ++i) {
       for (int v = 0; v < kVecs; ++v) {
-        _mm512_mask_storeu_epi32(c + i * t.ldc + 16 * v, mask[v],
-                                 offsets.Row(t, acc, i, v));
+        _mm512_mask_storeu_epi32(c + i * ldc + 16 * v, mask[v],
+                                 offsets.Row(row_offset, acc, i, v));
       }
     }
   }
@@ -402,16 +427,25 @@ struct F32Rows {
         mask{LaneMask(t.n_eff, 0), LaneMask(t.n_eff, 1)} {}
   void Store(const TileArgs& t, const int32_t* acc, size_t r0,
              size_t r1) const {
-    auto* c = static_cast<float*>(t.c);
+    const F32Rows self = *this;
+    self.StoreRows(static_cast<float*>(t.c), t.ldc, t.row_offset, acc, r0, r1);
+  }
+  QGEMM_AMX_ALWAYS_INLINE void StoreRows(float* c, size_t ldc,
+                                         const int32_t* row_offset,
+                                         const int32_t* acc, size_t r0,
+                                         size_t r1) const {
     for (size_t i = r0; i < r1; ++i) {
       for (int v = 0; v < kVecs; ++v) {
         const __m512 y = _mm512_fmadd_ps(
-            _mm512_cvtepi32_ps(offsets.Row(t, acc, i, v)), scale[v], bias[v]);
-        _mm512_mask_storeu_ps(c + i * t.ldc + 16 * v, mask[v], y);
+            _mm512_cvtepi32_ps(offsets.Row(row_offset, acc, i, v)), scale[v],
+            bias[v]);
+        _mm512_mask_storeu_ps(c + i * ldc + 16 * v, mask[v], y);
       }
     }
   }
 };
+
+#undef QGEMM_AMX_ALWAYS_INLINE
 
 // ---- The strip: tiles down M, each tile's output under the next's TDPs ----
 
