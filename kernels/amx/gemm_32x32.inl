@@ -346,6 +346,7 @@ struct U8Rows {
   }
   void Store(const TileArgs& t, const int32_t* acc, size_t r0,
              size_t r1) const {
+    if (r0 >= r1) return;  // (no copy for nothing: called every depth step)
     const U8Rows self = *this;
     self.StoreRows(static_cast<uint8_t*>(t.c), t.ldc, t.row_offset, acc, r0,
                    r1);
@@ -393,6 +394,7 @@ struct S32Rows {
       : offsets(t), mask{LaneMask(t.n_eff, 0), LaneMask(t.n_eff, 1)} {}
   void Store(const TileArgs& t, const int32_t* acc, size_t r0,
              size_t r1) const {
+    if (r0 >= r1) return;  // (no copy for nothing: called every depth step)
     const S32Rows self = *this;
     self.StoreRows(static_cast<int32_t*>(t.c), t.ldc, t.row_offset, acc, r0,
                    r1);
@@ -427,6 +429,7 @@ struct F32Rows {
         mask{LaneMask(t.n_eff, 0), LaneMask(t.n_eff, 1)} {}
   void Store(const TileArgs& t, const int32_t* acc, size_t r0,
              size_t r1) const {
+    if (r0 >= r1) return;  // (no copy for nothing: called every depth step)
     const F32Rows self = *this;
     self.StoreRows(static_cast<float*>(t.c), t.ldc, t.row_offset, acc, r0, r1);
   }
