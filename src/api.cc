@@ -369,6 +369,17 @@ qgemm_status GemmPacked(qgemm_context* ctx, size_t m, const uint8_t* a,
   return Run(lease.get(), m, a, lda, za, ViewOf(*b, b->table), spec);
 }
 
+// The table a new context starts with (QGEMM_ISA, else the best the CPU
+// runs); the reason as the last error when there is none.
+qgemm_status DefaultTable(const qgemm::KernelTable** table) {
+  return CatchOutOfMemory([&] {
+    std::string why;
+    const qgemm_status status = qgemm::ResolveDefaultIsa(table, &why);
+    if (status != QGEMM_OK) return Fail(status, "%s", why.c_str());
+    return QGEMM_OK;
+  });
+}
+
 }  // namespace
 
 namespace qgemm {
@@ -407,12 +418,7 @@ qgemm_status qgemm_context_create(int num_threads, qgemm_context** out) {
                 num_threads);
   }
   const qgemm::KernelTable* table = nullptr;
-  const qgemm_status resolved = CatchOutOfMemory([&] {
-    std::string why;
-    const qgemm_status status = qgemm::ResolveDefaultIsa(&table, &why);
-    if (status != QGEMM_OK) return Fail(status, "%s", why.c_str());
-    return QGEMM_OK;
-  });
+  const qgemm_status resolved = DefaultTable(&table);
   if (resolved != QGEMM_OK) return resolved;
   qgemm_context* ctx = qgemm::NewContext(num_threads, table);
   if (ctx == nullptr) {
@@ -437,12 +443,7 @@ qgemm_status qgemm_context_create_with_executor(
                 num_threads);
   }
   const qgemm::KernelTable* table = nullptr;
-  const qgemm_status resolved = CatchOutOfMemory([&] {
-    std::string why;
-    const qgemm_status status = qgemm::ResolveDefaultIsa(&table, &why);
-    if (status != QGEMM_OK) return Fail(status, "%s", why.c_str());
-    return QGEMM_OK;
-  });
+  const qgemm_status resolved = DefaultTable(&table);
   if (resolved != QGEMM_OK) return resolved;
   qgemm_context* ctx = qgemm::NewExecutorContext(parallel_for, executor_context,
                                                  num_threads, table);
