@@ -306,8 +306,8 @@ void TileLoop(const TileArgs& t, const uint8_t* b_tail, int32_t* acc,
 // of one tile (TileArgs: its row offsets, C and m_eff) from its int32 sums
 // acc. kRowStep: r0 is a multiple of it, r1 too unless r1 == m_eff.
 //
-// Store works on a copy of the object and of the tile's C, ldc and row
-// offsets: a store to C (uint8_t, or any store to an __m512i, a may_alias
+// StoreRowsOf works on a copy of the object and of the tile's C, ldc and
+// row offsets: a store to C (uint8_t, or any store to an __m512i, a may_alias
 // type) may alias the object and the TileArgs behind the references, so
 // with members GCC reloads every parameter after each row (the strip's
 // out-of-line Store, objdump); a local copy whose address never escapes
@@ -333,7 +333,7 @@ struct ColumnOffsets {
 
 template <int kVecs, bool kLeftShift>
 struct U8Rows {
-  static constexpr size_t kElem = 1;
+  using Elem = uint8_t;
   static constexpr size_t kRowStep = 2;  // NarrowRowPair packs two rows
   ColumnOffsets<kVecs> offsets;
   OutputParams16 params[2];
@@ -343,13 +343,6 @@ struct U8Rows {
       : offsets(t), params{p[0], p[1]}, clamp(LoadClampParams(*t.clamp)) {
     mask = static_cast<__mmask32>(t.n_eff >= 32 ? 0xFFFFFFFFu
                                                 : (1u << t.n_eff) - 1u);
-  }
-  void Store(const TileArgs& t, const int32_t* acc, size_t r0,
-             size_t r1) const {
-    if (r0 >= r1) return;  // (no copy for nothing: called every depth step)
-    const U8Rows self = *this;
-    self.StoreRows(static_cast<uint8_t*>(t.c), t.ldc, t.row_offset, acc, r0,
-                   r1);
   }
   QGEMM_AMX_ALWAYS_INLINE void StoreRows(uint8_t* c, size_t ldc,
                                          const int32_t* row_offset,
@@ -386,19 +379,12 @@ struct U8Rows {
 
 template <int kVecs>
 struct S32Rows {
-  static constexpr size_t kElem = 4;
+  using Elem = int32_t;
   static constexpr size_t kRowStep = 1;
   ColumnOffsets<kVecs> offsets;
   __mmask16 mask[2];
   explicit S32Rows(const TileArgs& t)
       : offsets(t), mask{LaneMask(t.n_eff, 0), LaneMask(t.n_eff, 1)} {}
-  void Store(const TileArgs& t, const int32_t* acc, size_t r0,
-             size_t r1) const {
-    if (r0 >= r1) return;  // (no copy for nothing: called every depth step)
-    const S32Rows self = *this;
-    self.StoreRows(static_cast<int32_t*>(t.c), t.ldc, t.row_offset, acc, r0,
-                   r1);
-  }
   QGEMM_AMX_ALWAYS_INLINE void StoreRows(int32_t* c, size_t ldc,
                                          const int32_t* row_offset,
                                          const int32_t* acc, size_t r0,
@@ -415,7 +401,7 @@ struct S32Rows {
 // fmaf((float) acc, scale[j], bias_f[j]) as in gemm_8x32.inl.
 template <int kVecs>
 struct F32Rows {
-  static constexpr size_t kElem = 4;
+  using Elem = float;
   static constexpr size_t kRowStep = 1;
   ColumnOffsets<kVecs> offsets;
   __m512 scale[2], bias[2];
@@ -427,12 +413,6 @@ struct F32Rows {
         bias{_mm512_loadu_ps(t.cols.bias_f),
              _mm512_loadu_ps(t.cols.bias_f + 16 * (kVecs - 1))},
         mask{LaneMask(t.n_eff, 0), LaneMask(t.n_eff, 1)} {}
-  void Store(const TileArgs& t, const int32_t* acc, size_t r0,
-             size_t r1) const {
-    if (r0 >= r1) return;  // (no copy for nothing: called every depth step)
-    const F32Rows self = *this;
-    self.StoreRows(static_cast<float*>(t.c), t.ldc, t.row_offset, acc, r0, r1);
-  }
   QGEMM_AMX_ALWAYS_INLINE void StoreRows(float* c, size_t ldc,
                                          const int32_t* row_offset,
                                          const int32_t* acc, size_t r0,
@@ -449,6 +429,17 @@ struct F32Rows {
 };
 
 #undef QGEMM_AMX_ALWAYS_INLINE
+
+// Rows [r0, r1) of tile t through the output stage `rows` (U8Rows, S32Rows
+// or F32Rows); called after every depth step, often with nothing to do.
+template <class Rows>
+void StoreRowsOf(const Rows& rows, const TileArgs& t, const int32_t* acc,
+                 size_t r0, size_t r1) {
+  if (r0 >= r1) return;
+  const Rows self = rows;
+  self.StoreRows(static_cast<typename Rows::Elem*>(t.c), t.ldc, t.row_offset,
+                 acc, r0, r1);
+}
 
 // ---- The strip: tiles down M, each tile's output under the next's TDPs ----
 
@@ -493,11 +484,12 @@ void AmxStrip(const TileArgs& strip, const Rows& out, GemmTileFn vnni) {
   size_t pending_row = 0, pending_rows = 0;
   int buf = 0;
   for (size_t i0 = 0; i0 < strip.m_eff; i0 += kAmxMR) {
-    const TileArgs tile = TileOfStrip(strip, i0 / kAmxMR, Rows::kElem);
+    const TileArgs tile =
+        TileOfStrip(strip, i0 / kAmxMR, sizeof(typename Rows::Elem));
     const int32_t* pending_acc = acc[buf ^ 1];
     if (tile.m_eff <= kVnniMaxRows && tile.k_padded != 0) {
       // Only a strip's last tile is short.
-      out.Store(pending, pending_acc, pending_row, pending_rows);
+      StoreRowsOf(out, pending, pending_acc, pending_row, pending_rows);
       const TileArgs v = AsVnniTile(tile);
       vnni(&v);
       return;
@@ -508,7 +500,7 @@ void AmxStrip(const TileArgs& strip, const Rows& out, GemmTileFn vnni) {
       const size_t end = pending_row + per_step < pending_rows
                              ? pending_row + per_step
                              : pending_rows;
-      out.Store(pending, pending_acc, pending_row, end);
+      StoreRowsOf(out, pending, pending_acc, pending_row, end);
       pending_row = end;
     };
     if (tile.m_eff > 16) {
@@ -516,13 +508,13 @@ void AmxStrip(const TileArgs& strip, const Rows& out, GemmTileFn vnni) {
     } else {
       TileLoop<1, kColTiles>(tile, b_tail, acc[buf], between);
     }
-    out.Store(pending, pending_acc, pending_row, pending_rows);
+    StoreRowsOf(out, pending, pending_acc, pending_row, pending_rows);
     pending = tile;
     pending_row = 0;
     pending_rows = tile.m_eff;
     buf ^= 1;
   }
-  out.Store(pending, acc[buf ^ 1], pending_row, pending_rows);
+  StoreRowsOf(out, pending, acc[buf ^ 1], pending_row, pending_rows);
 }
 
 template <int kColTiles>

@@ -24,7 +24,7 @@ device_build
 device_info
 device_tests '*amx*:*Amx*'
 # The depth-step loop of the 2 x 2 C tiles, with the previous tile's output
-# rows stored between steps (U8Rows::Store, a call from the loop).
+# rows stored between steps (StoreRowsOf, a call from the loop).
 device_loop_mix '*kernels/amx/gemm_32x32.cc.o' 'AmxU8Strip<2>(' tdpbusd
 
 step "benchmark (single thread, then 2 threads; oneDNN uncapped, then capped)"
