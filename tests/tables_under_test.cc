@@ -3,6 +3,7 @@
 #include "dispatch/context.h"
 #include "dispatch/cpu.h"
 #include "dispatch/isa.h"
+#include "tests/emulated/amx_trap.h"
 
 namespace qgemm {
 #if QGEMM_TEST_HAVE_AVX512VNNI_EMULATED
@@ -31,6 +32,11 @@ std::vector<TableUnderTest> TablesUnderTest() {
   for (size_t i = 0; i < count; ++i) {
     if (list[i].table == nullptr) continue;  // not in this build
     out.push_back({list[i].name, list[i].name, list[i].table, false});
+#if QGEMM_TEST_HAVE_AMX_TRAP
+    if (std::string(list[i].name) == "amx") {
+      out.push_back({"amx_trapped", "amx", list[i].table, true, true});
+    }
+#endif
   }
 #if QGEMM_TEST_HAVE_AVX512VNNI_EMULATED
   out.push_back({"avx512vnni_emulated", "avx512vnni",
@@ -47,10 +53,16 @@ std::vector<TableUnderTest> TablesUnderTest() {
 }
 
 void PrintTo(const TableUnderTest& t, std::ostream* os) {
-  *os << t.name << (t.emulated ? " (emulated)" : "");
+  *os << t.name
+      << (t.trapped    ? " (native, tiles trapped)"
+          : t.emulated ? " (emulated)"
+                       : "");
 }
 
 std::string WhyNotRunnable(const TableUnderTest& t) {
+#if QGEMM_TEST_HAVE_AMX_TRAP
+  if (t.trapped) return qgemm_test::InstallAmxTrap();
+#endif
   if (t.emulated) {
     // SIMDe builds are compiled with -mavx2 -mfma (tests/CMakeLists.txt).
     const qgemm::CpuFeatures& cpu = qgemm::DetectedCpu();

@@ -1,6 +1,9 @@
 // Every kernel table the tests can reach: each ISA of the library's list
-// (native; runnable only where this CPU has it) and the test-only builds of
-// kernel sources against SIMDe's emulated intrinsics.
+// (native; runnable only where this CPU has it), the test-only builds of
+// kernel sources against SIMDe's emulated intrinsics (and the AMX tile
+// model), and amx_trapped: the native amx object with its tile
+// instructions trapped and carried out by the tile model
+// (tests/emulated/amx_trap.h).
 #ifndef QGEMM_TESTS_TABLES_UNDER_TEST_H_
 #define QGEMM_TESTS_TABLES_UNDER_TEST_H_
 
@@ -19,7 +22,8 @@ struct TableUnderTest {
   std::string name;                 // "avx2", "avx512vnni_emulated", ...
   std::string isa;                  // the library ISA name behind it
   const qgemm::KernelTable* table;  // null: not in this build
-  bool emulated;
+  bool emulated;         // not reached through dispatch (QGEMM_ISA, set_isa)
+  bool trapped = false;  // the native object under the SIGILL tile trap
 };
 
 std::vector<TableUnderTest> TablesUnderTest();
