@@ -19,6 +19,7 @@ namespace qgemm {
 namespace {
 
 std::atomic<uint32_t> g_hidden_features{0};
+std::atomic<uint32_t> g_added_features{0};
 
 #if defined(__x86_64__) || defined(_M_X64)
 // The tiles the AMX kernels configure (8 of 16 rows x 64 bytes, palette 1)
@@ -141,12 +142,17 @@ const CpuFeatures& DetectedCpu() {
 
 CpuFeatures EffectiveCpu() {
   CpuFeatures f = DetectedCpu();
+  f.bits |= g_added_features.load(std::memory_order_relaxed);
   f.bits &= ~g_hidden_features.load(std::memory_order_relaxed);
   return f;
 }
 
 void HideCpuFeaturesForTesting(uint32_t mask) {
   g_hidden_features.store(mask, std::memory_order_relaxed);
+}
+
+void AddCpuFeaturesForTesting(uint32_t mask) {
+  g_added_features.store(mask, std::memory_order_relaxed);
 }
 
 }  // namespace qgemm

@@ -51,11 +51,17 @@ struct CpuFeatures {
 
 // The CPU as detected once per process (thread-safe).
 const CpuFeatures& DetectedCpu();
-// The detected CPU less the hidden features: what dispatch decides on.
+// The detected CPU, plus the added and less the hidden features (test-only
+// hooks below): what dispatch decides on.
 CpuFeatures EffectiveCpu();
 // Test-only: make dispatch believe the CPU lacks these CpuFeature bits
 // (0 undoes).
 void HideCpuFeaturesForTesting(uint32_t mask);
+// Test-only: make dispatch believe the CPU also has these bits (0 undoes;
+// hidden bits stay hidden). For the test runs that carry out the native
+// AMX object's tile instructions in a SIGILL handler on CPUs without AMX
+// (tests/emulated/amx_trap.h); nothing else may set it.
+void AddCpuFeaturesForTesting(uint32_t mask);
 
 }  // namespace qgemm
 

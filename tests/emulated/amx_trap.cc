@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -250,6 +252,45 @@ std::string InstallAmxTrap() {
 uint64_t AmxInstructionsTrapped() {
   return g_trapped.load(std::memory_order_relaxed);
 }
+
+namespace {
+
+void CheckTheRunTrapped() {
+  const uint64_t n = AmxInstructionsTrapped();
+  if (n == 0) {
+    Say("QGEMM_TEST_AMX_TRAP=1: no tile instruction reached the trap, so "
+        "the native amx table never ran: FAILED\n");
+    std::_Exit(1);
+  }
+  std::fprintf(stderr,
+               "QGEMM_TEST_AMX_TRAP=1: %llu tile instructions "
+               "carried out in the trap\n",
+               static_cast<unsigned long long>(n));
+}
+
+// QGEMM_TEST_AMX_TRAP=1 (ctest's amx_trapped.* runs): the whole binary runs
+// with the trap in place and dispatch told that the CPU has AMX and that
+// Linux granted the tile state, so that "auto" and QGEMM_ISA=amx take the
+// native amx table for every call, as on an AMX machine. Where the trap
+// cannot run, the binary exits with 77 (ctest: skipped) saying why; a run
+// in which no tile instruction reached the trap fails at exit.
+const bool g_whole_run_trapped = [] {
+  const char* env = std::getenv("QGEMM_TEST_AMX_TRAP");
+  if (env == nullptr || std::strcmp(env, "1") != 0) return false;
+  const std::string why = InstallAmxTrap();
+  if (!why.empty()) {
+    std::fprintf(stderr, "SKIPPED: QGEMM_TEST_AMX_TRAP=1 but %s\n",
+                 why.c_str());
+    std::_Exit(77);
+  }
+  qgemm::AddCpuFeaturesForTesting(qgemm::kAmxTile | qgemm::kAmxInt8 |
+                                  qgemm::kAmxPalette1);
+  qgemm::PretendEnableResultForTesting("amx", nullptr);
+  std::atexit(CheckTheRunTrapped);
+  return true;
+}();
+
+}  // namespace
 
 #else  // !QGEMM_AMX_TRAP_SUPPORTED
 
