@@ -124,6 +124,29 @@ TEST_F(DispatchTest, HiddenFeaturesRemoveIsas) {
   EXPECT_STREQ(qgemm_context_isa(nullptr), "scalar");
 }
 
+// The added features (AddCpuFeaturesForTesting, for the AMX trap runs)
+// join the detected ones, hidden ones still win, and 0 undoes them.
+TEST_F(DispatchTest, AddedFeaturesJoinTheDetectedOnesUntilUndone) {
+  const uint32_t detected = qgemm::DetectedCpu().bits;
+  uint32_t absent = 0;
+  for (uint32_t bit = 1; bit != 0; bit <<= 1) {
+    if ((detected & bit) == 0) {
+      absent = bit;
+      break;
+    }
+  }
+  ASSERT_NE(absent, 0u);
+  EXPECT_FALSE(qgemm::EffectiveCpu().Has(absent));
+  qgemm::AddCpuFeaturesForTesting(absent);
+  EXPECT_TRUE(qgemm::EffectiveCpu().Has(absent));
+  EXPECT_EQ(qgemm::EffectiveCpu().bits, detected | absent);
+  qgemm::HideCpuFeaturesForTesting(absent);
+  EXPECT_FALSE(qgemm::EffectiveCpu().Has(absent));
+  qgemm::HideCpuFeaturesForTesting(0);
+  qgemm::AddCpuFeaturesForTesting(0);
+  EXPECT_EQ(qgemm::EffectiveCpu().bits, detected);
+}
+
 TEST_F(DispatchTest, IsasNotInThisBuildAreUnsupportedWithReason) {
   size_t count = 0;
   const qgemm::IsaEntry* list = qgemm::IsaList(&count);
