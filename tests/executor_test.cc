@@ -17,6 +17,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <random>
 #include <set>
 #include <string>
@@ -224,6 +225,12 @@ struct ExecutorParam {
 
 std::string ParamName(const testing::TestParamInfo<ExecutorParam>& info) {
   return std::string(KindName(info.param.kind)) + "_" + info.param.table.name;
+}
+
+// gtest shows the parameter in ctest's names and in failures.
+void PrintTo(const ExecutorParam& p, std::ostream* os) {
+  *os << KindName(p.kind) << " executor, ";
+  PrintTo(p.table, os);
 }
 
 std::vector<ExecutorParam> AllParams() {
