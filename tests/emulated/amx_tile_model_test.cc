@@ -15,18 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/emulated/tile_config.h"
+
 namespace {
 
 namespace model = qgemm::amx_model;
 
-struct Config {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-static_assert(sizeof(Config) == 64, "LDTILECFG operand");
+using Config = qgemm_test::TileConfig;
 
 Config Uniform(uint8_t rows, uint16_t colsb) {
   Config c;

@@ -138,7 +138,7 @@ void Say(const char* text) {
   (void)ignored;
 }
 
-void OnSigill(int sig, siginfo_t* info, void* context) {
+void OnSigill(int /*sig*/, siginfo_t* /*info*/, void* context) {
   auto* uc = static_cast<ucontext_t*>(context);
   greg_t* regs = uc->uc_mcontext.gregs;
   // NOLINTNEXTLINE(performance-no-int-to-ptr): the faulting instruction
@@ -150,8 +150,6 @@ void OnSigill(int sig, siginfo_t* info, void* context) {
     Say("amx trap: SIGILL on an instruction that is not a tile "
         "instruction\n");
     sigaction(SIGILL, &g_previous, nullptr);
-    (void)sig;
-    (void)info;
     return;
   }
   const uint64_t next =
